@@ -1,0 +1,50 @@
+# The VI Book task runner. The README's two commands are `make book` and `make test`.
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+# The book's build machines have a CPU build of torch 2.13.0 on disk; elsewhere this resolves
+# from PyPI. Override with e.g. `make test TORCH_SPEC='torch'`.
+TORCH_SPEC ?= torch==2.13.0
+MATHJAX_DIR := tools/mathjax
+MATHJAX := $(MATHJAX_DIR)/node_modules/mathjax/es5/tex-chtml.js
+JB := $(VENV)/bin/jupyter-book
+
+.PHONY: book test execute install mathjax browser unit clean lint
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -c "import torch" 2>/dev/null || $(PY) -m pip install --quiet "$(TORCH_SPEC)"
+	$(PY) -m pip install --quiet -e ".[book,test]"
+	touch $@
+
+mathjax: $(MATHJAX)
+
+$(MATHJAX): $(MATHJAX_DIR)/package.json $(MATHJAX_DIR)/package-lock.json
+	cd $(MATHJAX_DIR) && npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+# Headless Chromium for the rendered-HTML test (Debian package; needs root and apt-get).
+browser:
+	@bash tools/ensure_chromium.sh
+
+## Build the HTML book from the committed (nbval-verified) outputs: _build/html/index.html
+book: $(STAMP) $(MATHJAX)
+	$(JB) build . --keep-going
+
+## Everything CI runs: unit tests, nbval over every chapter, -W book build, rendered-HTML check.
+test: $(STAMP) $(MATHJAX) browser
+	$(PY) -m pytest
+
+## Re-execute every chapter in place with the reproducibility settings (updates stored outputs).
+execute: $(STAMP)
+	$(PY) tools/execute_notebooks.py
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check vi_lib tests tools benchmarks
+
+clean:
+	rm -rf _build

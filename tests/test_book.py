@@ -1,0 +1,192 @@
+"""The book builds with warnings as errors, and every rendered page is sound in a real browser.
+
+The build uses the committed notebook outputs (execute_notebooks: off). The browser check loads
+each page in headless Chromium and fails on MathJax errors, raw unrendered TeX, images that do
+not load; a static pass checks every internal link and anchor.
+"""
+
+from __future__ import annotations
+
+import functools
+import http.server
+import os
+import re
+import shutil
+import subprocess
+import sys
+import threading
+from html.parser import HTMLParser
+from pathlib import Path
+from urllib.parse import unquote, urljoin, urlsplit
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+MATHJAX = ROOT / "tools" / "mathjax" / "node_modules" / "mathjax" / "es5" / "tex-chtml.js"
+CHROMIUM_CANDIDATES = ("/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/bin/google-chrome")
+CHROMIUM_ARGS = [
+    "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking",
+    "--disable-component-update", "--disable-sync", "--no-first-run",
+]
+
+
+@pytest.fixture(scope="session")
+def built_html(tmp_path_factory) -> Path:
+    assert MATHJAX.exists(), f"{MATHJAX} is missing: run `make mathjax` (npm install of MathJax 3)"
+    out = tmp_path_factory.mktemp("book")
+    jb = Path(sys.executable).with_name("jupyter-book")
+    proc = subprocess.run(
+        [str(jb), "build", str(ROOT), "--path-output", str(out), "--warningiserror", "--keep-going"],
+        capture_output=True, text=True, timeout=1800,
+    )
+    log = proc.stdout + proc.stderr
+    warnings = [ln for ln in log.splitlines() if re.search(r"WARNING|ERROR", ln)]
+    assert proc.returncode == 0 and not warnings, (
+        f"book build failed (exit {proc.returncode}); warnings/errors:\n" + "\n".join(warnings[:50])
+        + "\n--- tail of log ---\n" + log[-3000:]
+    )
+    html = out / "_build" / "html"
+    assert (html / "index.html").exists()
+    return html
+
+
+def _pages(html: Path) -> list[Path]:
+    return sorted(p for p in html.rglob("*.html") if "_static" not in p.parts and "_sources" not in p.parts)
+
+
+def test_build_succeeds_without_warnings(built_html: Path):
+    names = {p.relative_to(built_html).as_posix() for p in _pages(built_html)}
+    toc = (ROOT / "_toc.yml").read_text()
+    for entry in re.findall(r"file:\s*(\S+)", toc):
+        assert f"{entry}.html" in names, f"{entry} from _toc.yml was not built"
+    assert (built_html / "_static" / "es5" / "tex-chtml.js").exists(), "MathJax was not copied into _static"
+
+
+class _LinkParser(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.ids: set[str] = set()
+        self.links: list[str] = []
+
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        for key in ("id", "name"):
+            if a.get(key):
+                self.ids.add(a[key])
+        if tag == "a" and a.get("href"):
+            self.links.append(a["href"])
+        if tag in ("img", "script") and a.get("src"):
+            self.links.append(a["src"])
+        if tag == "link" and a.get("href"):
+            self.links.append(a["href"])
+
+
+@functools.lru_cache(maxsize=None)
+def _parse(path: Path) -> _LinkParser:
+    parser = _LinkParser()
+    parser.feed(path.read_text(encoding="utf-8", errors="replace"))
+    return parser
+
+
+def test_internal_links_and_anchors_resolve(built_html: Path):
+    broken = []
+    for page in _pages(built_html):
+        for href in _parse(page).links:
+            parts = urlsplit(href)
+            if parts.scheme or parts.netloc or href.startswith(("mailto:", "javascript:", "data:")):
+                continue
+            target = page if not parts.path else (page.parent / unquote(parts.path)).resolve()
+            if target.is_dir():
+                target = target / "index.html"
+            if not target.exists():
+                broken.append(f"{page.relative_to(built_html)}: {href} (missing file)")
+                continue
+            if parts.fragment and target.suffix == ".html":
+                if unquote(parts.fragment) not in _parse(target).ids:
+                    broken.append(f"{page.relative_to(built_html)}: {href} (missing anchor)")
+    assert not broken, "broken internal links:\n" + "\n".join(sorted(set(broken))[:100])
+
+
+def _chromium() -> str | None:
+    for candidate in (os.environ.get("CHROMIUM_PATH"), *CHROMIUM_CANDIDATES):
+        if candidate and Path(candidate).exists():
+            return candidate
+    return shutil.which("chromium")
+
+
+@pytest.fixture(scope="session")
+def server(built_html: Path):
+    handler = functools.partial(_QuietHandler, directory=str(built_html))
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{httpd.server_address[1]}/"
+    httpd.shutdown()
+    httpd.server_close()
+
+
+class _QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, *args) -> None:  # keep pytest output clean
+        pass
+
+
+# Runs inside each page once MathJax has finished typesetting.
+_PAGE_CHECK_JS = r"""
+async () => {
+  const out = {mathjax: null, errors: [], rawTex: [], badImages: []};
+  if (window.MathJax && MathJax.startup && MathJax.startup.promise) {
+    await MathJax.startup.promise;
+    out.mathjax = MathJax.version;
+  }
+  document.querySelectorAll('mjx-merror, [data-mjx-error]').forEach(e => {
+    out.errors.push((e.getAttribute('data-mjx-error') || e.textContent || '').slice(0, 200));
+  });
+  const article = document.querySelector('article') || document.body;
+  const clone = article.cloneNode(true);
+  clone.querySelectorAll('pre, code, mjx-container, script, style, .cell_output, .output, textarea')
+       .forEach(e => e.remove());
+  const text = clone.textContent;
+  for (const pat of ['\\(', '\\[', '$$', '\\begin{', '\\frac', '\\mathbb', '\\KL']) {
+    const i = text.indexOf(pat);
+    if (i >= 0) out.rawTex.push(text.slice(Math.max(0, i - 60), i + 60));
+  }
+  for (const img of Array.from(document.images)) {
+    img.loading = 'eager';
+    try { await img.decode(); } catch (e) { }
+    if (!(img.complete && img.naturalWidth > 0)) out.badImages.push(img.getAttribute('src'));
+  }
+  return out;
+}
+"""
+
+
+def test_rendered_pages_in_headless_chromium(built_html: Path, server: str):
+    chromium = _chromium()
+    if chromium is None:
+        message = ("headless Chromium not found: install the Debian package `chromium` "
+                   "(`make browser` does it as root) or set CHROMIUM_PATH")
+        if os.environ.get("CI"):
+            pytest.fail(message + " — CI must run this check")
+        pytest.skip(message)
+    from playwright.sync_api import sync_playwright
+
+    problems = []
+    math_pages = 0
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS, headless=True)
+        page = browser.new_page()
+        for path in _pages(built_html):
+            rel = path.relative_to(built_html).as_posix()
+            page.goto(urljoin(server, rel), wait_until="load", timeout=60_000)
+            result = page.evaluate(_PAGE_CHECK_JS)
+            if result["mathjax"] is not None:
+                math_pages += 1
+            for err in result["errors"]:
+                problems.append(f"{rel}: MathJax error: {err}")
+            for raw in result["rawTex"]:
+                problems.append(f"{rel}: raw TeX left unrendered near: {raw!r}")
+            for src in result["badImages"]:
+                problems.append(f"{rel}: image did not load: {src}")
+        browser.close()
+    assert math_pages > 0, "MathJax did not load on any page (check mathjax_path and html_static_path)"
+    assert not problems, "\n".join(problems[:100])

@@ -1,0 +1,196 @@
+"""Argument checks shared by every public function of :mod:`vi_lib`.
+
+Every public function validates its inputs at the boundary with these helpers, so that bad input
+fails early with one consistent message shape::
+
+    <function>: `<argument>` must be <expected>; received <what was passed>.
+
+The helpers accept Python scalars, NumPy arrays and torch tensors. They return the value converted
+to the type the caller works with (``float`` or ``numpy.ndarray``) so a check and its conversion
+live on one line.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+import numpy as np
+
+__all__ = [
+    "ValidationError",
+    "as_array",
+    "check_finite",
+    "check_int",
+    "check_nonempty",
+    "check_positive",
+    "check_positive_definite",
+    "check_probability",
+    "check_same_shape",
+    "check_shape",
+    "describe",
+]
+
+
+class ValidationError(ValueError):
+    """Raised when an argument of a vi_lib function is invalid.
+
+    A subclass of :class:`ValueError`, so ``except ValueError`` still catches it.
+    """
+
+
+def describe(value: Any) -> str:
+    """Short human description of ``value`` for error messages (type, shape, a few entries)."""
+    try:
+        import torch
+
+        if isinstance(value, torch.Tensor):
+            arr = value.detach().cpu().numpy()
+            return f"tensor of shape {tuple(arr.shape)} and dtype {value.dtype}" + _preview(arr)
+    except ImportError:  # pragma: no cover - torch is a core dependency
+        pass
+    if isinstance(value, np.ndarray):
+        return f"array of shape {value.shape} and dtype {value.dtype}" + _preview(value)
+    if isinstance(value, (list, tuple)):
+        return f"{type(value).__name__} of length {len(value)}"
+    return repr(value)
+
+
+def _preview(arr: np.ndarray) -> str:
+    if arr.size == 0:
+        return " (empty)"
+    if arr.ndim == 0:
+        return f" with value {arr.item()!r}"
+    flat = arr.ravel()
+    head = ", ".join(f"{x:.4g}" if np.issubdtype(arr.dtype, np.floating) else str(x) for x in flat[:4])
+    more = ", ..." if flat.size > 4 else ""
+    return f" [{head}{more}]"
+
+
+def _fail(where: str | None, name: str, expected: str, value: Any) -> ValidationError:
+    prefix = f"{where}: " if where else ""
+    return ValidationError(f"{prefix}`{name}` must be {expected}; received {describe(value)}.")
+
+
+def as_array(name: str, value: Any, *, ndim: int | None = None, where: str | None = None,
+             dtype: Any = np.float64) -> np.ndarray:
+    """Convert ``value`` to a float NumPy array, checking the number of dimensions.
+
+    Raises
+    ------
+    ValidationError
+        If the value cannot be converted to a numeric array or has the wrong ``ndim``.
+    """
+    try:
+        import torch
+
+        if isinstance(value, torch.Tensor):
+            value = value.detach().cpu().numpy()
+    except ImportError:  # pragma: no cover
+        pass
+    try:
+        arr = np.asarray(value, dtype=dtype)
+    except (TypeError, ValueError):
+        raise _fail(where, name, "a numeric array", value) from None
+    if ndim is not None and arr.ndim != ndim:
+        raise _fail(where, name, f"a {ndim}-D array", arr)
+    return arr
+
+
+def check_finite(name: str, value: Any, *, where: str | None = None) -> np.ndarray:
+    """Return ``value`` as a float array after checking that every entry is finite."""
+    arr = as_array(name, value, where=where)
+    if not np.all(np.isfinite(arr)):
+        raise _fail(where, name, "finite (no NaN or infinity)", arr)
+    return arr
+
+
+def check_positive(name: str, value: Any, *, where: str | None = None,
+                   allow_zero: bool = False) -> Any:
+    """Check that ``value`` (scalar or array) is finite and > 0 (>= 0 with ``allow_zero``).
+
+    Returns a ``float`` for scalar input and a float array otherwise.
+    """
+    arr = as_array(name, value, where=where)
+    bad = ~np.isfinite(arr) | ((arr < 0) if allow_zero else (arr <= 0))
+    if np.any(bad):
+        what = "finite and non-negative" if allow_zero else "finite and positive"
+        raise _fail(where, name, what, value)
+    return float(arr) if arr.ndim == 0 else arr
+
+
+def check_probability(name: str, value: Any, *, where: str | None = None,
+                      open_interval: bool = False) -> Any:
+    """Check that ``value`` lies in [0, 1] (or (0, 1) with ``open_interval``)."""
+    arr = as_array(name, value, where=where)
+    if open_interval:
+        ok = np.isfinite(arr) & (arr > 0) & (arr < 1)
+        what = "a probability in the open interval (0, 1)"
+    else:
+        ok = np.isfinite(arr) & (arr >= 0) & (arr <= 1)
+        what = "a probability in [0, 1]"
+    if not np.all(ok):
+        raise _fail(where, name, what, value)
+    return float(arr) if arr.ndim == 0 else arr
+
+
+def check_int(name: str, value: Any, *, minimum: int | None = None, where: str | None = None) -> int:
+    """Check that ``value`` is an integer (not a bool), at least ``minimum`` if given."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
+        raise _fail(where, name, "an integer", value)
+    if minimum is not None and value < minimum:
+        raise _fail(where, name, f"an integer >= {minimum}", value)
+    return int(value)
+
+
+def check_nonempty(name: str, value: Any, *, where: str | None = None) -> np.ndarray:
+    """Return ``value`` as a float array after checking that it has at least one entry."""
+    arr = as_array(name, value, where=where)
+    if arr.size == 0:
+        raise _fail(where, name, "non-empty", arr)
+    return arr
+
+
+def check_shape(name: str, value: Any, shape: Sequence[int | None], *,
+                where: str | None = None) -> np.ndarray:
+    """Check that ``value`` has shape ``shape``; ``None`` entries match any length."""
+    arr = as_array(name, value, where=where)
+    ok = arr.ndim == len(shape) and all(s is None or s == a for s, a in zip(shape, arr.shape))
+    if not ok:
+        pretty = "(" + ", ".join("*" if s is None else str(s) for s in shape) + ("," if len(shape) == 1 else "") + ")"
+        raise _fail(where, name, f"of shape {pretty}", arr)
+    return arr
+
+
+def check_same_shape(names: Sequence[str], values: Sequence[Any], *,
+                     where: str | None = None) -> list[np.ndarray]:
+    """Check that all ``values`` share one shape; returns them as float arrays."""
+    arrs = [as_array(n, v, where=where) for n, v in zip(names, values)]
+    first = arrs[0].shape
+    for n, a in zip(names[1:], arrs[1:]):
+        if a.shape != first:
+            raise _fail(where, n, f"of the same shape as `{names[0]}` {first}", a)
+    return arrs
+
+
+def check_positive_definite(name: str, value: Any, *, where: str | None = None) -> np.ndarray:
+    """Check that ``value`` is a finite, symmetric, positive-definite square matrix.
+
+    Symmetry is checked to a relative tolerance of 1e-10; positive definiteness by a Cholesky
+    factorization. Returns the matrix as a float array.
+    """
+    arr = check_finite(name, value, where=where)
+    if arr.ndim != 2 or arr.shape[0] != arr.shape[1]:
+        raise _fail(where, name, "a square 2-D matrix", arr)
+    scale = max(1.0, float(np.max(np.abs(arr))))
+    if not np.allclose(arr, arr.T, rtol=0.0, atol=1e-10 * scale):
+        raise _fail(where, name, "a symmetric matrix", arr)
+    try:
+        np.linalg.cholesky(arr)
+    except np.linalg.LinAlgError:
+        eig = np.linalg.eigvalsh(arr)
+        raise ValidationError(
+            (f"{where}: " if where else "")
+            + f"`{name}` must be positive definite; received a matrix with smallest eigenvalue "
+            f"{eig.min():.4g}."
+        ) from None
+    return arr
