@@ -81,7 +81,7 @@ class _LinkParser(HTMLParser):
             self.links.append(a["href"])
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _parse(path: Path) -> _LinkParser:
     parser = _LinkParser()
     parser.feed(path.read_text(encoding="utf-8", errors="replace"))

@@ -35,7 +35,7 @@ def main(argv: list[str]) -> int:
         for cell in nb.cells:
             cell.get("metadata", {}).pop("execution", None)
         nbformat.write(nb, path)
-        print(f"{path.relative_to(ROOT) if path.is_absolute() else path}: "
+        print(f"{path}: "
               f"executed in {time.perf_counter() - start:.1f} s")
     return 0
 
