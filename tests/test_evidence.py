@@ -1,0 +1,133 @@
+"""Tests for vi_lib.evidence: quadrature, grid cost, naive Monte Carlo and its sample-size formula."""
+
+from __future__ import annotations
+
+from functools import partial
+
+import numpy as np
+import pytest
+from scipy.special import logsumexp
+
+from vi_lib import (
+    BetaBernoulli,
+    NormalNormal,
+    ValidationError,
+    grid_log_evidence,
+    grid_quadrature_cost,
+    log_evidence_quadrature,
+    mc_samples_needed,
+    naive_mc_log_evidence,
+    naive_mc_relative_variance,
+    normal_means_log_joint,
+    summarize_log_weights,
+)
+
+NN = NormalNormal(prior_mean=0.0, prior_std=1.5, noise_std=1.0)
+
+
+def test_quadrature_of_a_known_integral():
+    """log of int_{-50}^{50} exp(-z^2 / 2 + 1000) dz = 1000 + log sqrt(2 pi): far beyond exp's range."""
+    q = log_evidence_quadrature(lambda z: -0.5 * np.asarray(z) ** 2 + 1000.0, -50.0, 50.0)
+    assert q.log_evidence == pytest.approx(1000.0 + 0.5 * np.log(2 * np.pi), rel=1e-14)
+    assert q.rel_error < 1e-10 and abs(q.mode) < 1e-6
+
+
+def test_quadrature_handles_mode_at_the_boundary():
+    """Integrand exp(-3 z) on [0, 1]: peak at the left end; exact value (1 - e^-3) / 3."""
+    q = log_evidence_quadrature(lambda z: -3.0 * np.asarray(z), 0.0, 1.0)
+    assert q.log_evidence == pytest.approx(np.log(-np.expm1(-3.0) / 3.0), rel=1e-12)
+
+
+def test_grid_cost_and_grid_evidence(rng):
+    assert np.array_equal(grid_quadrature_cost(10, [1, 2, 3]), [10.0, 100.0, 1000.0])
+    x = rng.normal(0.5, 1.0, size=(6, 2))
+    exact = sum(NN.log_evidence(x[:, j]) for j in range(2))
+    lj = partial(normal_means_log_joint, x=x, prior_mean=0.0, prior_std=1.5, noise_std=1.0)
+    est = grid_log_evidence(lj, -8.0, 8.0, 200, 2, chunk_size=5000)
+    assert est == pytest.approx(exact, abs=1e-8)
+
+
+def test_naive_mc_is_within_standard_errors_of_exact(rng):
+    x = NN.sample_data(5, 0.7, rng)
+    exact = NN.log_evidence(x)
+    res = naive_mc_log_evidence(partial(NN.log_likelihood, x=x), NN.sample_prior(200_000, rng))
+    z_hat, se = np.exp(res.log_evidence), np.exp(res.log_std_error)
+    assert abs(z_hat - np.exp(exact)) < 4 * se
+    assert res.rel_std_error == pytest.approx(se / z_hat)
+    assert 1.0 <= res.ess <= 200_000
+
+
+def test_naive_mc_relative_se_matches_closed_form_second_moment(rng):
+    x = NN.sample_data(10, 1.0, rng)
+    rv = naive_mc_relative_variance(NN.log_evidence(x), NN.log_expected_squared_likelihood(x))
+    n_samples = 400_000
+    res = naive_mc_log_evidence(partial(NN.log_likelihood, x=x), NN.sample_prior(n_samples, rng))
+    # the sample relative SE estimates sqrt(rv / N); allow 10% for the noise in a variance estimate
+    assert res.rel_std_error == pytest.approx(np.sqrt(rv / n_samples), rel=0.1)
+
+
+def test_unbiased_but_log_biased_downward(rng):
+    """E[p_hat] = p(x) (within 4 SE), E[log p_hat] < log p(x) (Jensen), by many small replicates."""
+    x = NN.sample_data(8, 1.0, rng)
+    exact = NN.log_evidence(x)
+    reps, n = 20_000, 20
+    lw = NN.log_likelihood(NN.sample_prior(reps * n, rng), x).reshape(reps, n)
+    log_hat = logsumexp(lw, axis=1) - np.log(n)
+    ratio = np.exp(log_hat - exact)
+    assert abs(ratio.mean() - 1.0) < 4 * ratio.std(ddof=1) / np.sqrt(reps)
+    bias = log_hat.mean() - exact
+    assert bias + 4 * log_hat.std(ddof=1) / np.sqrt(reps) < 0
+
+
+def test_samples_needed_formula():
+    # E[w] = 1, E[w^2] = 5 -> Var/E^2 = 4 -> N = 4 / 0.1^2 = 400
+    assert mc_samples_needed(0.1, 0.0, np.log(5.0)) == pytest.approx(400.0)
+    coin = BetaBernoulli(1.0, 1.0)
+    x = np.array([1.0, 0.0, 1.0])
+    n_needed = mc_samples_needed(0.05, coin.log_evidence(x), coin.log_expected_squared_likelihood(x))
+    assert n_needed > 0
+    vec = mc_samples_needed(0.1, np.zeros(2), np.log([5.0, 2.0]))
+    np.testing.assert_allclose(vec, [400.0, 100.0])
+
+
+def test_summarize_log_weights_is_shift_invariant():
+    lw = np.array([-1000.0, -1001.0, -1002.5, -np.inf])
+    a, b = summarize_log_weights(lw), summarize_log_weights(lw + 900.0)
+    assert b.log_evidence - a.log_evidence == pytest.approx(900.0)
+    assert a.rel_std_error == pytest.approx(b.rel_std_error) and a.ess == pytest.approx(b.ess)
+    w = np.exp(lw + 1000.0)
+    assert a.log_evidence == pytest.approx(np.log(w.mean()) - 1000.0)
+    assert a.rel_std_error == pytest.approx(w.std(ddof=1) / np.sqrt(4) / w.mean())
+
+
+def test_validation_messages():
+    with pytest.raises(ValidationError, match=r"log_evidence_quadrature: `log_joint` must be callable"):
+        log_evidence_quadrature(3.0, 0.0, 1.0)
+    with pytest.raises(ValidationError, match=r"log_evidence_quadrature: `upper` must be greater than `lower`"):
+        log_evidence_quadrature(np.sin, 1.0, 0.0)
+    with pytest.raises(ValidationError, match=r"log_evidence_quadrature: `lower` must be finite"):
+        log_evidence_quadrature(np.sin, -np.inf, 0.0)
+    with pytest.raises(ValidationError, match=r"log_evidence_quadrature: `log_joint` must return finite values"):
+        log_evidence_quadrature(lambda z: np.full(np.shape(z), np.nan), 0.0, 1.0)
+    with pytest.raises(ValidationError, match=r"log_evidence_quadrature: `log_joint` must map shape"):
+        log_evidence_quadrature(lambda z: 0.0, 0.0, 1.0)
+    with pytest.raises(ValidationError, match=r"grid_quadrature_cost: `dims` must be a non-empty 1-D array"):
+        grid_quadrature_cost(10, [0, 1])
+    with pytest.raises(ValidationError, match=r"grid_quadrature_cost: `points_per_dim` must be an integer >= 1"):
+        grid_quadrature_cost(0, [1])
+    with pytest.raises(ValidationError, match=r"grid_log_evidence: the grid would have points_per_dim\*\*dim"):
+        grid_log_evidence(np.sum, 0.0, 1.0, 100, 5, max_points=10**6)
+    with pytest.raises(ValidationError, match=r"grid_log_evidence: `dim` must be an integer >= 1"):
+        grid_log_evidence(np.sum, 0.0, 1.0, 10, 0)
+    with pytest.raises(ValidationError, match=r"naive_mc_log_evidence: `prior_samples` must have shape"):
+        naive_mc_log_evidence(np.sin, np.zeros(1))
+    with pytest.raises(ValidationError, match=r"naive_mc_log_evidence: `log_likelihood` must return shape \(3,\)"):
+        naive_mc_log_evidence(lambda z: np.zeros(2), np.zeros(3))
+    with pytest.raises(ValidationError, match=r"summarize_log_weights: `log_weights` must be finite or -inf"):
+        summarize_log_weights(np.array([-np.inf, -np.inf]))
+    with pytest.raises(ValidationError, match=r"summarize_log_weights: `log_weights` must have at least 2 entries"):
+        summarize_log_weights(np.array([0.0]))
+    with pytest.raises(ValidationError, match=r"naive_mc_relative_variance: `log_second_moment` must be >= 2"):
+        naive_mc_relative_variance(0.0, -1.0)
+    with pytest.raises(ValidationError, match=r"mc_samples_needed: `rel_tol` must be finite and positive"):
+        mc_samples_needed(0.0, 0.0, 1.0)
