@@ -226,3 +226,18 @@ def test_data_validation_messages(rng):
         normal_means_log_joint(np.zeros((4, 2)), np.zeros((5, 3)), 0.0, 1.0, 1.0)
     with pytest.raises(ValidationError, match=r"normal_means_log_joint: `x` must be non-empty"):
         normal_means_log_joint(np.zeros((4, 0)), np.zeros((0, 0)), 0.0, 1.0, 1.0)
+
+
+def test_more_validation_messages(rng):
+    with pytest.raises(ValidationError, match=r"BetaBernoulli.sample_data: `theta` must be a scalar"):
+        COIN.sample_data(3, [0.5, 0.5], rng)
+    with pytest.raises(ValidationError, match=r"NormalNormal.sample_data: `mu` must be a scalar"):
+        NN.sample_data(3, [1.0, 2.0], rng)
+    with pytest.raises(ValidationError, match=r"NormalNormal.sample_data: `mu` must be finite"):
+        NN.sample_data(3, np.nan, rng)
+    with pytest.raises(ValidationError, match=r"NormalNormal.log_posterior: `mu` must be finite"):
+        NN.log_posterior(np.nan, np.array([1.0]))
+    with pytest.raises(ValidationError, match=r"BetaBernoulli.log_posterior: `theta` must be a probability"):
+        COIN.log_posterior(2.0, np.array([1.0]))
+    with pytest.raises(ValidationError, match=r"normal_normal_log_evidence_stats: `prior_std` must be a scalar"):
+        normal_normal_log_evidence_stats(1.0, 0.0, 0.0, 0.0, [1.0, 2.0], 1.0)

@@ -131,3 +131,15 @@ def test_validation_messages():
         naive_mc_relative_variance(0.0, -1.0)
     with pytest.raises(ValidationError, match=r"mc_samples_needed: `rel_tol` must be finite and positive"):
         mc_samples_needed(0.0, 0.0, 1.0)
+
+
+def test_more_validation_messages():
+    with pytest.raises(ValidationError, match=r"log_evidence_quadrature: `lower` must be a scalar"):
+        log_evidence_quadrature(np.sin, [0.0, 1.0], 2.0)
+    with pytest.raises(ValidationError, match=r"log_evidence_quadrature: the integral is zero to machine precision"):
+        # finite only at the single grid point z = 0.5: quad sees an integrand that is zero almost everywhere
+        log_evidence_quadrature(lambda z: np.where(np.asarray(z) == 0.5, 0.0, -np.inf), 0.0, 1.0, grid_points=3)
+    with pytest.raises(ValidationError, match=r"grid_log_evidence: `log_joint` must map shape \(16, 2\) to \(16,\)"):
+        grid_log_evidence(lambda pts: np.zeros(3), 0.0, 1.0, 4, 2)
+    with pytest.raises(ValidationError, match=r"naive_mc_relative_variance: `log_second_moment` must have the shape"):
+        naive_mc_relative_variance(np.zeros(2), np.zeros(3))

@@ -99,3 +99,15 @@ def test_validation_messages(rng):
         gmm_log_evidence_grid_k2(np.array([np.nan]), M0, S0, SIG)
     with pytest.raises(ValidationError, match=r"gmm_num_assignments: `K` must be an integer >= 1"):
         gmm_num_assignments(3, 0)
+
+
+def test_more_validation_messages(rng):
+    x = _data(rng, 4)
+    with pytest.raises(ValidationError, match=r"gmm_log_evidence_exact: `prior_mean` must be a scalar"):
+        gmm_log_evidence_exact(x, 2, [0.0, 1.0], S0, SIG)
+    with pytest.raises(ValidationError, match=r"gmm_log_evidence_exact: `prior_std` must be a scalar"):
+        gmm_log_evidence_exact(x, 2, M0, [1.0, 2.0], SIG)
+    with pytest.raises(ValidationError, match=r"gmm_log_evidence_grid_k2: `half_width` must be finite and positive"):
+        gmm_log_evidence_grid_k2(x, M0, S0, SIG, half_width=0.0)
+    with pytest.raises(ValidationError, match=r"gmm_log_evidence_grid_k2: `points` must be an integer >= 5"):
+        gmm_log_evidence_grid_k2(x, M0, S0, SIG, points=3)
