@@ -183,12 +183,20 @@ def test_control_variate_and_rao_blackwell_lower_variance(offset, mu0, factor):
     assert var_rb.sum() < factor * var_sf.sum()
 
 
-def test_plugin_control_variate_runs():
+def test_plugin_control_variate_runs_and_is_biased_at_small_s():
     t = _target()
     g = score_function_cv_gradient(
         t.log_prob, Q_MEAN, Q_LOG_STD, 5, np.random.default_rng(0), method="plugin"
     )
     assert g.shape == (5, 2, 3)
+    # the coefficient estimated from the same 5 samples biases the estimate by O(1/S): detectable
+    exact = t.elbo_gradient(Q_MEAN, Q_LOG_STD)
+    stats = replicate_estimator(
+        lambda r: score_function_cv_gradient(t.log_prob, Q_MEAN, Q_LOG_STD, 5, r, method="plugin"),
+        1500,
+        np.random.default_rng(7),
+    )
+    assert np.max(np.abs((stats.mean - exact) / stats.standard_error)) > 6.0
 
 
 def test_same_seed_same_output():
@@ -268,3 +276,13 @@ def test_log_evidence_shifts_log_joint_and_elbo_but_not_gradient():
     np.testing.assert_array_equal(t1.elbo_gradient(Q_MEAN, Q_LOG_STD), t0.elbo_gradient(Q_MEAN, Q_LOG_STD))
     with pytest.raises(ValidationError, match=r"GaussianTarget: `log_evidence` must be finite"):
         GaussianTarget(t0.mean, t0.precision, log_evidence=np.nan)
+
+
+def test_empty_means_and_bad_estimator_outputs_raise_clear_errors():
+    r = np.random.default_rng(0)
+    with pytest.raises(ValidationError, match=r"score_function_gradient: `mean` must be non-empty"):
+        score_function_gradient(lambda z: np.zeros(len(z)), np.zeros(0), np.zeros(0), 3, r)
+    with pytest.raises(ValidationError, match=r"GaussianTarget: `mean` must be non-empty"):
+        GaussianTarget(np.zeros(0), np.eye(1))
+    with pytest.raises(ValidationError, match=r"replicate_estimator: `estimator` must return per-sample values"):
+        replicate_estimator(lambda rr: np.float64(1.0), 3, r)

@@ -166,3 +166,15 @@ def test_bad_inputs_raise_clear_errors(rng):
         ValidationError, match=r"load_breast_cancer_data: `test_fraction` must be a probability"
     ):
         load_breast_cancer_data(test_fraction=1.0)
+
+
+def test_remaining_validation_messages(rng):
+    model = _small_model(rng)
+    with pytest.raises(ValidationError, match=r"BayesianLogisticRegression: `X` must be non-empty"):
+        BayesianLogisticRegression(np.zeros((0, 2)), np.zeros(0))
+    with pytest.raises(ValidationError, match=r"hmc_sample: `model` must be a BayesianLogisticRegression"):
+        hmc_sample("model", np.zeros((2, 3)), n_draws=1, n_warmup=0, step_size=0.1, n_leapfrog=1, rng=rng)
+    with pytest.raises(ValidationError, match=r"laplace_approximation: Newton's method must converge within"):
+        laplace_approximation(model, max_iter=1)
+    with pytest.raises(ValidationError, match=r"predictive_probability: `samples` must be non-empty"):
+        predictive_probability(model.X, np.zeros((0, model.dim)))

@@ -404,8 +404,10 @@ def rao_blackwell_gradient(
         \\widehat{\\nabla_{\\lambda_i} \\mathcal{L}} = \\frac{1}{S} \\sum_{s=1}^S
         \\nabla_{\\lambda_i} \\log q_i(z_{s,i}) \\bigl(\\log p_i(x, z_{s,(i)}) - \\log q_i(z_{s,i})\\bigr).
 
-    The other terms do not depend on :math:`z_i` given the rest, so they multiply a zero-mean
-    score and only add variance.
+    The dropped terms do not involve :math:`z_i`; under the mean-field q they are independent of
+    :math:`z_i`, so their product with the score of :math:`q_i` factorises into
+    :math:`\\mathbb{E}[\\nabla_{\\lambda_i} \\log q_i(z_i)] \\times \\mathbb{E}[\\cdot] = 0`: dropping them keeps
+    the estimator unbiased and removes their noise.
 
     Parameters
     ----------
