@@ -1,0 +1,93 @@
+"""Tests for vi_lib.kl_fitting: optima vs closed forms, quadrature accuracy, validation."""
+
+import numpy as np
+import pytest
+from scipy.integrate import quad
+
+from vi_lib import ValidationError
+from vi_lib.kl_fitting import (
+    fit_forward_kl_gaussian,
+    fit_mean_field_gaussian,
+    fit_reverse_kl_gaussian,
+    kl_integrands,
+    mean_field_gaussian_forward,
+    mean_field_gaussian_reverse,
+    mixture_log_pdf,
+    reverse_kl_gradient,
+    reverse_kl_to_mixture,
+)
+
+W, M, S = np.array([0.3, 0.7]), np.array([-3.0, 2.0]), np.array([1.0, 0.5])
+
+
+def test_mixture_log_pdf_normalised():
+    val, _ = quad(lambda x: np.exp(mixture_log_pdf(np.array(x), W, M, S)), -30, 30, points=[-3, 2], limit=200)
+    assert val == pytest.approx(1.0, abs=1e-10)
+
+
+def test_forward_fit_matches_moments_by_quadrature():
+    mu, sd = fit_forward_kl_gaussian(W, M, S)
+    pdf = lambda x: np.exp(mixture_log_pdf(np.array(x), W, M, S))  # noqa: E731
+    m1 = quad(lambda x: x * pdf(x), -30, 30, points=[-3, 2], limit=200)[0]
+    m2 = quad(lambda x: (x - m1) ** 2 * pdf(x), -30, 30, points=[-3, 2], limit=200)[0]
+    assert mu == pytest.approx(m1, abs=1e-9) and sd == pytest.approx(np.sqrt(m2), rel=1e-9)
+
+
+def test_reverse_kl_quadrature_vs_adaptive():
+    for mean, std in [(-3.0, 1.0), (0.0, 3.0), (2.0, 0.4)]:
+        ref = quad(lambda x, a=mean, b=std: kl_integrands(np.array([x]), W, M, S, a, b)[1][0],
+                   mean - 12 * std, mean + 12 * std, points=[-3, 2], limit=400, epsabs=1e-13)[0]
+        assert reverse_kl_to_mixture(mean, std, W, M, S) == pytest.approx(ref, abs=1e-8)
+
+
+def test_reverse_kl_gradient_finite_difference():
+    h = 1e-6
+    g = reverse_kl_gradient(0.5, 1.5, W, M, S)
+    fd0 = (reverse_kl_to_mixture(0.5 + h, 1.5, W, M, S) - reverse_kl_to_mixture(0.5 - h, 1.5, W, M, S)) / (2 * h)
+    fd1 = (reverse_kl_to_mixture(0.5, 1.5 * np.exp(h), W, M, S)
+           - reverse_kl_to_mixture(0.5, 1.5 * np.exp(-h), W, M, S)) / (2 * h)
+    assert g == pytest.approx([fd0, fd1], abs=1e-6)
+
+
+def test_reverse_fit_gaussian_target_is_exact():
+    fit = fit_reverse_kl_gaussian([1.0], [1.5], [0.7], 0.0, 2.0)
+    assert fit.converged and fit.mean == pytest.approx(1.5, abs=1e-7) and fit.std == pytest.approx(0.7, rel=1e-7)
+    assert fit.kl == pytest.approx(0.0, abs=1e-12)
+
+
+def test_reverse_fit_mode_seeking():
+    fit = fit_reverse_kl_gaussian([0.5, 0.5], [-5.0, 5.0], [1.0, 1.0], 4.0, 1.0)
+    assert fit.converged and abs(fit.mean - 5.0) < 1e-3 and fit.kl == pytest.approx(np.log(2), abs=1e-4)
+
+
+def test_mean_field_optima():
+    mu = np.array([1.0, -2.0, 0.5])
+    a = np.array([[1.0, 0.6, 0.2], [0.6, 2.0, -0.4], [0.2, -0.4, 1.5]])
+    m_r, v_r = mean_field_gaussian_reverse(mu, a)
+    m_f, v_f = mean_field_gaussian_forward(mu, a)
+    fr, ff = fit_mean_field_gaussian(mu, a, "reverse"), fit_mean_field_gaussian(mu, a, "forward")
+    assert fr.converged and ff.converged
+    np.testing.assert_allclose(fr.mean, m_r, atol=1e-6)
+    np.testing.assert_allclose(fr.var, v_r, atol=1e-6)
+    np.testing.assert_allclose(ff.mean, m_f, atol=1e-6)
+    np.testing.assert_allclose(ff.var, v_f, atol=1e-6)
+    assert np.all(v_r <= np.diag(a) + 1e-12)
+
+
+def test_validation():
+    with pytest.raises(ValidationError, match=r"fit_forward_kl_gaussian: `weights` must be non-negative and sum to 1"):
+        fit_forward_kl_gaussian([0.5, 0.6], [0, 1], [1, 1])
+    with pytest.raises(ValidationError, match=r"mixture_log_pdf: `stds` must be finite and positive"):
+        mixture_log_pdf(0.0, [0.5, 0.5], [0, 1], [1, 0])
+    with pytest.raises(ValidationError, match=r"mixture_log_pdf: `means` must be of shape \(2,\)"):
+        mixture_log_pdf(0.0, [0.5, 0.5], [0, 1, 2], [1, 1])
+    with pytest.raises(ValidationError, match=r"fit_reverse_kl_gaussian: `init_std` must be finite and positive"):
+        fit_reverse_kl_gaussian([1.0], [0.0], [1.0], 0.0, 0.0)
+    with pytest.raises(ValidationError, match=r"reverse_kl_to_mixture: `std` must be finite and positive"):
+        reverse_kl_to_mixture(0.0, -1.0, [1.0], [0.0], [1.0])
+    with pytest.raises(ValidationError, match=r"mean_field_gaussian_reverse: `cov` must be positive definite"):
+        mean_field_gaussian_reverse([0, 0], [[1, 2], [2, 1]])
+    with pytest.raises(ValidationError, match=r"fit_mean_field_gaussian: `direction` must be 'reverse' or 'forward'"):
+        fit_mean_field_gaussian([0, 0], np.eye(2), "sideways")
+    with pytest.raises(ValidationError, match=r"mean_field_gaussian_forward: `cov` must be of shape \(2, 2\)"):
+        mean_field_gaussian_forward([0, 0], np.eye(3))
