@@ -1,0 +1,165 @@
+"""Tests for vi_lib.vae: model, KL, likelihood, training, evaluation, data baselines."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+import torch
+from scipy.stats import binom
+
+from vi_lib import ValidationError
+from vi_lib.vae import (
+    VAE,
+    active_units,
+    bce_level_mass,
+    binomial_log_prob,
+    elbo,
+    elbo_terms,
+    evaluate_elbo,
+    gaussian_kl_standard,
+    independent_binomial_baseline,
+    iwae_bound,
+    kl_per_dimension,
+    kl_weight,
+    load_digits_split,
+    resolve_device,
+    train_vae,
+)
+
+
+def test_kl_matches_torch_distributions():
+    g = torch.Generator().manual_seed(0)
+    mu = torch.randn(5, 3, generator=g, dtype=torch.float64)
+    logvar = torch.randn(5, 3, generator=g, dtype=torch.float64)
+    q = torch.distributions.Normal(mu, torch.exp(0.5 * logvar))
+    p = torch.distributions.Normal(torch.zeros_like(mu), torch.ones_like(mu))
+    ref = torch.distributions.kl_divergence(q, p)
+    assert torch.allclose(gaussian_kl_standard(mu, logvar), ref, atol=1e-12)
+
+
+def test_kl_validation():
+    with pytest.raises(ValidationError, match="gaussian_kl_standard: `logvar` must be of the same shape"):
+        gaussian_kl_standard(torch.zeros(2, 3), torch.zeros(2, 2))
+    with pytest.raises(ValidationError, match="must be torch tensors"):
+        gaussian_kl_standard(np.zeros(3), torch.zeros(3))
+
+
+def test_binomial_log_prob_matches_scipy_and_normalises():
+    logits = torch.tensor([[-1.3, 0.2, 2.0]], dtype=torch.float64)
+    x = torch.tensor([[0.0, 7.0, 16.0]], dtype=torch.float64)
+    p = torch.sigmoid(logits).numpy()
+    ref = binom.logpmf(x.numpy(), 16, p).sum()
+    assert float(binomial_log_prob(x, logits, 16)) == pytest.approx(ref, abs=1e-10)
+    levels = torch.arange(17, dtype=torch.float64)[:, None]
+    total = binomial_log_prob(levels, torch.full((17, 1), 0.4, dtype=torch.float64), 16).exp().sum()
+    assert float(total) == pytest.approx(1.0, abs=1e-12)
+    with pytest.raises(ValidationError, match="binomial_log_prob: `total_count` must be an integer >= 1"):
+        binomial_log_prob(x, logits, 0)
+    with pytest.raises(ValidationError, match="`logits` must have 3 pixels"):
+        binomial_log_prob(x, logits[:, :2], 16)
+
+
+def test_bce_level_mass_is_not_one():
+    assert abs(bce_level_mass(0.3) - 1.0) > 0.5
+    with pytest.raises(ValidationError, match="bce_level_mass: `p` must be a probability in the open interval"):
+        bce_level_mass(1.0)
+
+
+def test_vae_validation():
+    with pytest.raises(ValidationError, match="VAE: `latent_dim` must be an integer >= 1"):
+        VAE(64, 0)
+    m = VAE(4, 2, hidden=(8,))
+    with pytest.raises(ValidationError, match=r"elbo_terms: `x` must be of shape \(\*, 4\)"):
+        elbo_terms(m, torch.zeros(3, 5))
+    with pytest.raises(ValidationError, match="elbo: `beta` must be finite and non-negative"):
+        elbo(m, torch.zeros(3, 4), beta=-1.0)
+    with pytest.raises(ValidationError, match="elbo_terms: `model` must be a VAE"):
+        elbo_terms(torch.nn.Linear(2, 2), torch.zeros(3, 4))
+
+
+def test_elbo_decomposition_and_reparameterization():
+    torch.manual_seed(0)
+    m = VAE(4, 2, hidden=(8,), total_count=3).double()
+    x = torch.tensor([[0.0, 1.0, 2.0, 3.0]], dtype=torch.float64)
+    eps = torch.zeros(1, 2, dtype=torch.float64)
+    rec, kl = elbo_terms(m, x, eps=eps)
+    mu, logvar = m.encode(x)
+    assert torch.allclose(rec, binomial_log_prob(x, m.decode(mu), 3))
+    assert kl.shape == (1, 2)
+    # gradients flow to the encoder through z = mu + sigma * eps
+    (rec - kl.sum()).sum().backward()
+    assert m.encoder[0].weight.grad is not None and m.encoder[0].weight.grad.abs().sum() > 0
+
+
+def test_iwae_increases_with_k_and_k1_is_elbo():
+    torch.manual_seed(1)
+    m = VAE(5, 2, hidden=(8,), total_count=2)
+    x = torch.randint(0, 3, (40, 5)).float()
+    means = [iwae_bound(m, x, k, seed=3).mean() for k in (1, 10, 100)]
+    assert means[0] < means[1] < means[2]
+    # IWAE_1 is an unbiased single-sample ELBO estimate: compare with the analytic-KL ELBO.
+    many = np.mean([iwae_bound(m, x, 1, seed=s).mean() for s in range(200)])
+    ref = np.mean([evaluate_elbo(m, x, seed=s) for s in range(200)])
+    assert abs(many - ref) < 0.2
+    with pytest.raises(ValidationError, match="iwae_bound: `k` must be an integer >= 1"):
+        iwae_bound(m, x, 0)
+    with pytest.raises(ValidationError, match=r"iwae_bound: `x` must be a tensor of shape \(\*, 5\)"):
+        iwae_bound(m, x[:, :3], 2)
+
+
+def test_active_units_and_kl_per_dim():
+    torch.manual_seed(0)
+    m = VAE(5, 3, hidden=(8,), total_count=2)
+    x = torch.randint(0, 3, (50, 5)).float()
+    with torch.no_grad():  # kill the third latent: its mean no longer depends on x
+        m.encoder[-1].weight[2].zero_()
+        m.encoder[-1].bias[2] = 0.0
+        m.encoder[-1].weight[5].zero_()
+        m.encoder[-1].bias[5] = 0.0
+    count, act = active_units(m, x)
+    assert act[2] == 0.0 and count <= 2
+    kl = kl_per_dimension(m, x)
+    assert kl.shape == (3,) and kl[2] == pytest.approx(0.0, abs=1e-12)
+    with pytest.raises(ValidationError, match="active_units: `threshold` must be finite and positive"):
+        active_units(m, x, threshold=0.0)
+    with pytest.raises(ValidationError, match="active_units: `x` must hold at least 2 images"):
+        active_units(m, x[:1])
+
+
+def test_kl_weight_and_device():
+    assert [kl_weight(e, 3) for e in range(5)] == [0.25, 0.5, 0.75, 1.0, 1.0]
+    assert kl_weight(0, 0) == 1.0
+    with pytest.raises(ValidationError, match="kl_weight: `warmup_epochs` must be an integer >= 0"):
+        kl_weight(0, -1)
+    assert resolve_device("cpu").type == "cpu"
+    with pytest.raises(ValidationError, match="resolve_device: `device` must be one of"):
+        resolve_device("tpu")
+
+
+def test_digits_split_and_baseline():
+    s = load_digits_split()
+    assert s.x_train.shape == (1197, 64) and s.x_val.shape == (300, 64) and s.x_test.shape == (300, 64)
+    assert s.x_train.max() == 16 and s.x_train.min() == 0
+    base = independent_binomial_baseline(s.x_train, s.x_val, 16)
+    assert -400 < base < -150
+    with pytest.raises(ValidationError, match="independent_binomial_baseline: `x_eval` must hold integers in 0..16"):
+        independent_binomial_baseline(s.x_train, s.x_val + 0.5, 16)
+    with pytest.raises(ValidationError, match="load_digits_split: `n_val \\+ n_test` must be below 1797"):
+        load_digits_split(n_val=1000, n_test=1000)
+
+
+def test_training_improves_elbo_over_baseline():
+    s = load_digits_split()
+    torch.manual_seed(0)
+    m = VAE(64, 4, hidden=(64,))
+    xt, xv = torch.tensor(s.x_train, dtype=torch.float32), torch.tensor(s.x_val, dtype=torch.float32)
+    h = train_vae(m, xt, xv, epochs=15, batch_size=64, lr=3e-3)
+    assert len(h.val_elbo) == 15 and h.val_elbo[-1] > h.val_elbo[0]
+    assert h.val_elbo[-1] > independent_binomial_baseline(s.x_train, s.x_val, 16)
+    assert math.isfinite(h.train_elbo[-1])
+    with pytest.raises(ValidationError, match="train_vae: `batch_size` must be at most"):
+        train_vae(m, xt[:10], epochs=1, batch_size=64)
+    with pytest.raises(ValidationError, match="train_vae: `epochs` must be an integer >= 1"):
+        train_vae(m, xt, epochs=0)

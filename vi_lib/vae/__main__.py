@@ -1,0 +1,7 @@
+"""``python -m vi_lib.vae``: the command-line trainer."""
+
+import sys
+
+from .cli import main
+
+sys.exit(main())
