@@ -232,11 +232,9 @@ def elbo_terms_normal_normal(q_mean: Any, q_std: Any, model: NormalNormal, x: np
     ell = -0.5 * n * (_LOG_2PI + np.log(noise_var)) - (ss + n * (xbar - m) ** 2 + n * s**2) / (2.0 * noise_var)
     elp = -0.5 * (_LOG_2PI + np.log(prior_var)) - ((m - model.prior_mean) ** 2 + s**2) / (2.0 * prior_var)
     ent = 0.5 * (_LOG_2PI + 1.0) + np.log(s)
+    kl = kl_normal(m, s, model.prior_mean, model.prior_std)  # broadcasts; a float for scalar q
     if m.ndim == 0:
-        kl = float(kl_normal(float(m), float(s), model.prior_mean, model.prior_std))
-        return ELBOTerms(float(ell), kl, float(elp), float(ent))
-    kl = np.array([kl_normal(float(a), float(b), model.prior_mean, model.prior_std)
-                   for a, b in zip(m.ravel(), s.ravel())]).reshape(m.shape)
+        return ELBOTerms(float(ell), float(kl), float(elp), float(ent))
     return ELBOTerms(ell, kl, elp, ent)
 
 

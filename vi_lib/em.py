@@ -329,9 +329,11 @@ def m_step(x: np.ndarray, resp: np.ndarray, *, variance_floor: float = 1e-6) -> 
 
     The floor :math:`\\sigma^2_{\\min}` (``variance_floor``) guards against the degenerate
     maximum-likelihood solution in which one component shrinks onto a single point and the
-    likelihood diverges. Because the bound is unimodal in each :math:`\\sigma_k^2`, the clipped
-    value is still the maximiser of the bound over :math:`\\sigma_k^2 \\ge \\sigma^2_{\\min}`, so EM
-    with the floor still never decreases the log-likelihood.
+    likelihood diverges. Because the bound is unimodal in each :math:`\\sigma_k^2` and the optimal
+    :math:`\\pi` and :math:`\\mu` do not depend on the variances, the clipped value is still the
+    maximiser of the bound over :math:`\\sigma_k^2 \\ge \\sigma^2_{\\min}`, so EM with the floor
+    never decreases the log-likelihood once the current parameters respect the floor (which
+    :func:`fit_em` requires of its starting point).
 
     Parameters
     ----------
@@ -486,12 +488,20 @@ def fit_em(x: np.ndarray, init: GaussianMixture1D, *, n_iter: int = 100, tol: fl
         Stop once the log-likelihood increases by less than ``tol`` nats in one iteration;
         ``0`` runs all ``n_iter`` iterations. Non-negative.
     variance_floor : float
-        Passed to :func:`m_step`.
+        Passed to :func:`m_step`. The variances of ``init`` must already be at least this
+        floor: the monotonicity argument compares :math:`\\theta_{t+1}` with :math:`\\theta_t`
+        inside the constrained set, and a starting point outside it can lose likelihood at the
+        first M-step.
 
     Returns
     -------
     EMResult
         Final parameters and the full history.
+
+    Raises
+    ------
+    ValidationError
+        On malformed input, or if a variance of ``init`` is below ``variance_floor``.
 
     References
     ----------
@@ -507,7 +517,10 @@ def fit_em(x: np.ndarray, init: GaussianMixture1D, *, n_iter: int = 100, tol: fl
     params = _check_params(init, where)
     n_iter = check_int("n_iter", n_iter, minimum=1, where=where)
     tol = check_positive("tol", tol, allow_zero=True, where=where)
-    check_positive("variance_floor", variance_floor, where=where)
+    floor = check_positive("variance_floor", variance_floor, where=where)
+    if np.any(params.variances < floor):
+        raise ValidationError(f"{where}: the variances of `init` must be >= variance_floor={floor:.3g}; "
+                              f"received minimum variance {params.variances.min():.3g}.")
     history = [params]
     log_liks = [gmm_log_likelihood(x, params)]
     after_e: list[float] = []
