@@ -63,6 +63,21 @@ def test_kl_mvn_matches_torch_and_mc():
     assert kl_mvn(mq, cq, mq, cq) == pytest.approx(0.0, abs=1e-12)
 
 
+@pytest.mark.parametrize("a,b", [(1e-6, 1e6), (1e6, 1e-6), (1e-6, 1e-6 * (1 + 1e-9)), (1e6, 1.0), (1e-6, 1e-6)])
+def test_kl_mvn_extreme_scales(a, b):
+    # cov_q = a^2 C and cov_p = b^2 C with equal means: KL = d/2 (r^2 - 1 - log r^2), r = a / b
+    c = np.array([[1.0, 0.3, 0.1], [0.3, 0.5, -0.2], [0.1, -0.2, 2.0]])
+    t = 2.0 * (np.log(a) - np.log(b))
+    ref = 1.5 * (np.expm1(t) - t)
+    val = kl_mvn(np.zeros(3), a**2 * c, np.zeros(3), b**2 * c)
+    assert np.isfinite(val)
+    assert val == pytest.approx(ref, rel=1e-6, abs=1e-12)
+
+
+def test_kl_mvn_univariate_agrees_with_kl_normal():
+    assert kl_mvn([0.3], [[0.49]], [-1.2], [[4.0]]) == pytest.approx(kl_normal(0.3, 0.7, -1.2, 2.0), rel=1e-12)
+
+
 def test_kl_mvn_validation():
     with pytest.raises(ValidationError, match=r"kl_mvn: `cov_p` must be positive definite"):
         kl_mvn([0, 0], np.eye(2), [0, 0], [[1, 2], [2, 1]])
@@ -103,6 +118,8 @@ def test_entropies():
     assert entropy_mvn(cov) == pytest.approx(ref, rel=1e-12)
     with pytest.raises(ValidationError, match=r"entropy_normal: `sigma` must be finite and positive"):
         entropy_normal(-1.0)
+    with pytest.raises(ValidationError, match=r"entropy_mvn: `cov` must be positive definite"):
+        entropy_mvn([[1.0, 2.0], [2.0, 1.0]])
 
 
 def test_kl_monte_carlo_validation():
@@ -111,10 +128,14 @@ def test_kl_monte_carlo_validation():
         kl_monte_carlo(np.zeros_like, np.zeros_like, lambda n, r: np.zeros(n), 1, rng)
     with pytest.raises(ValidationError, match=r"kl_monte_carlo: `rng` must be a numpy.random.Generator"):
         kl_monte_carlo(np.zeros_like, np.zeros_like, lambda n, r: np.zeros(n), 10, 0)
+    with pytest.raises(ValidationError, match=r"kl_monte_carlo: `log_p` must be callable; received float"):
+        kl_monte_carlo(1.0, np.zeros_like, lambda n, r: np.zeros(n), 10, rng)
+    with pytest.raises(ValidationError, match=r"kl_monte_carlo: `log_q` and `log_p` must return arrays of shape"):
+        kl_monte_carlo(np.zeros_like, np.zeros_like, lambda n, r: np.zeros((n, 2)), 10, rng)
 
 
 finite = st.floats(-50, 50, allow_nan=False)
-scale = st.floats(1e-3, 1e3, allow_nan=False)
+scale = st.floats(1e-6, 1e6, allow_nan=False)
 
 
 @settings(max_examples=60, deadline=None)
@@ -131,3 +152,16 @@ def test_kl_categorical_properties(raw, seed):
     q = np.random.default_rng(seed).dirichlet(np.ones(p.size))
     assert kl_categorical(p, q) >= -1e-15
     assert kl_categorical(p, p) == 0.0
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.integers(1, 4), st.integers(0, 2**31), st.floats(-3, 3))
+def test_kl_mvn_properties(d, seed, log_scale):
+    rng = np.random.default_rng(seed)
+    a, b = rng.standard_normal((d, d)), rng.standard_normal((d, d))
+    cq = 10.0**log_scale * (a @ a.T + 0.1 * np.eye(d))
+    cp = b @ b.T + 0.1 * np.eye(d)
+    mq, mp = rng.standard_normal(d), rng.standard_normal(d)
+    assert kl_mvn(mq, cq, mp, cp) >= -1e-12
+    assert kl_mvn(mp, cp, mq, cq) >= -1e-12
+    assert kl_mvn(mq, cq, mq, cq) == pytest.approx(0.0, abs=1e-12)

@@ -14,6 +14,8 @@ from vi_lib.kl_fitting import (
     mean_field_gaussian_reverse,
     mixture_log_pdf,
     reverse_kl_gradient,
+    reverse_kl_hessian,
+    reverse_kl_stationary_point,
     reverse_kl_to_mixture,
 )
 
@@ -60,6 +62,25 @@ def test_reverse_fit_mode_seeking():
     assert fit.converged and abs(fit.mean - 5.0) < 1e-3 and fit.kl == pytest.approx(np.log(2), abs=1e-4)
 
 
+def test_stationary_point_finds_saddle_between_minima():
+    w, m, s = [0.5, 0.5], [-3.0, 3.0], [1.0, 1.0]
+    saddle = reverse_kl_stationary_point(w, m, s, 1.5, 1.5)
+    assert saddle.converged
+    eig = np.linalg.eigvalsh(reverse_kl_hessian(saddle.mean, saddle.std, w, m, s))
+    assert eig[0] < 0 < eig[1]
+    minima = [fit_reverse_kl_gaussian(w, m, s, m0, s0) for m0, s0 in [(5.0, 0.5), (0.5, 3.0)]]
+    # a mountain-pass point lies above both minima it separates
+    assert saddle.kl > max(f.kl for f in minima)
+    # mirror symmetry of the target
+    mirror = reverse_kl_stationary_point(w, m, s, -1.5, 1.5)
+    assert mirror.mean == pytest.approx(-saddle.mean, abs=1e-8) and mirror.std == pytest.approx(saddle.std, rel=1e-8)
+
+
+def test_stationary_point_gaussian_target_is_exact():
+    fit = reverse_kl_stationary_point([1.0], [1.5], [0.7], 0.5, 1.5)
+    assert fit.converged and fit.mean == pytest.approx(1.5, abs=1e-8) and fit.std == pytest.approx(0.7, rel=1e-8)
+
+
 def test_mean_field_optima():
     mu = np.array([1.0, -2.0, 0.5])
     a = np.array([[1.0, 0.6, 0.2], [0.6, 2.0, -0.4], [0.2, -0.4, 1.5]])
@@ -83,6 +104,18 @@ def test_validation():
         mixture_log_pdf(0.0, [0.5, 0.5], [0, 1, 2], [1, 1])
     with pytest.raises(ValidationError, match=r"fit_reverse_kl_gaussian: `init_std` must be finite and positive"):
         fit_reverse_kl_gaussian([1.0], [0.0], [1.0], 0.0, 0.0)
+    with pytest.raises(ValidationError, match=r"fit_reverse_kl_gaussian: `gtol` must be finite and positive"):
+        fit_reverse_kl_gaussian([1.0], [0.0], [1.0], 0.0, 1.0, gtol=0.0)
+    with pytest.raises(ValidationError, match=r"fit_reverse_kl_gaussian: `n_panels` must be an integer >= 2"):
+        fit_reverse_kl_gaussian([1.0], [0.0], [1.0], 0.0, 1.0, n_panels=1)
+    with pytest.raises(ValidationError, match=r"reverse_kl_stationary_point: `init_mean` must be finite"):
+        reverse_kl_stationary_point([1.0], [0.0], [1.0], np.nan, 1.0)
+    with pytest.raises(ValidationError, match=r"reverse_kl_hessian: `mean` must be finite"):
+        reverse_kl_hessian(np.inf, 1.0, [1.0], [0.0], [1.0])
+    with pytest.raises(ValidationError, match=r"reverse_kl_hessian: `weights` must be non-negative and sum to 1"):
+        reverse_kl_hessian(0.0, 1.0, [0.4], [0.0], [1.0])
+    with pytest.raises(ValidationError, match=r"kl_integrands: `q_std` must be finite and positive"):
+        kl_integrands(np.zeros(3), [1.0], [0.0], [1.0], 0.0, -2.0)
     with pytest.raises(ValidationError, match=r"reverse_kl_to_mixture: `std` must be finite and positive"):
         reverse_kl_to_mixture(0.0, -1.0, [1.0], [0.0], [1.0])
     with pytest.raises(ValidationError, match=r"mean_field_gaussian_reverse: `cov` must be positive definite"):

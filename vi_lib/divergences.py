@@ -218,7 +218,8 @@ def kl_monte_carlo(log_p: Callable[[np.ndarray], np.ndarray], log_q: Callable[[n
     log_p, log_q : callable
         Map an array of ``n`` samples to an array of ``n`` log-densities (normalised).
     sample_q : callable
-        ``sample_q(n, rng)`` returns ``n`` samples from :math:`q` (first axis indexes samples).
+        ``sample_q(n, rng)`` returns ``n`` samples from :math:`q` (first axis indexes samples);
+        the ``rvs`` method of a frozen :mod:`scipy.stats` distribution has this signature.
     n : int
         Number of samples, at least 2.
     rng : numpy.random.Generator
@@ -235,6 +236,9 @@ def kl_monte_carlo(log_p: Callable[[np.ndarray], np.ndarray], log_q: Callable[[n
     kullback1951information
     """
     where = "kl_monte_carlo"
+    for name, fn in (("log_p", log_p), ("log_q", log_q), ("sample_q", sample_q)):
+        if not callable(fn):
+            raise ValidationError(f"{where}: `{name}` must be callable; received {type(fn).__name__}.")
     n = check_int("n", n, minimum=2, where=where)
     if not isinstance(rng, np.random.Generator):
         raise ValidationError(f"{where}: `rng` must be a numpy.random.Generator; received {type(rng).__name__}.")
