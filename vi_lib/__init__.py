@@ -71,6 +71,7 @@ from .kl_fitting import (  # noqa: E402
     mixture_log_pdf,
     reverse_kl_gradient,
     reverse_kl_hessian,
+    reverse_kl_stationary_point,
     reverse_kl_to_mixture,
 )
 
@@ -78,7 +79,8 @@ __all__ += [
     "entropy_mvn", "entropy_normal", "kl_categorical", "kl_monte_carlo", "kl_mvn", "kl_normal",
     "MeanFieldFit", "ReverseKLFit", "fit_forward_kl_gaussian", "fit_mean_field_gaussian",
     "fit_reverse_kl_gaussian", "kl_integrands", "mean_field_gaussian_forward", "mean_field_gaussian_reverse",
-    "mixture_log_pdf", "reverse_kl_gradient", "reverse_kl_hessian", "reverse_kl_to_mixture",
+    "mixture_log_pdf", "reverse_kl_gradient", "reverse_kl_hessian", "reverse_kl_stationary_point",
+    "reverse_kl_to_mixture",
 ]
 # --- end KL ---
 
