@@ -7,8 +7,8 @@ log-likelihood, Adam 1e-3, batch 128) from the same initial weights on the same 
 (binarized at 128) when the files are cached locally (see ``vi_lib.vae.mnist_cache_dir``), else
 synthetic 28x28 binary images. The reference loop follows pytorch/examples vae/main.py: a per-item
 ``Dataset``, a shuffling ``DataLoader``, ``model(x)`` returning reconstructions, ``mu``, ``logvar``.
-Ours keeps the data in one tensor, batches by indexing a permutation, uses foreach (CPU) or fused
-(CUDA) Adam, and on CUDA replays the whole step as one CUDA graph. Not a test: timings vary.
+Ours keeps the data in one tensor, batches by indexing a permutation, uses fused Adam (CPU and
+CUDA), and on CUDA replays the whole step as one CUDA graph. Not a test: timings vary.
 """
 
 from __future__ import annotations

@@ -6,6 +6,7 @@ import gzip
 import hashlib
 import io
 import json
+import os
 import struct
 import subprocess
 import sys
@@ -24,6 +25,7 @@ from vi_lib.vae import (
     load_mnist,
     mnist_cache_dir,
     parse_idx,
+    resolve_device,
     save_checkpoint,
     train_vae,
 )
@@ -52,6 +54,27 @@ def test_checkpoint_roundtrip_and_corruption(tmp_path):
     assert sorted(x.name for x in tmp_path.iterdir()) == ["bad.pt", "c.pt", "foreign.pt"]  # no temp files left
 
 
+class _RunsCodeWhenUnpickled:
+    """Unpickling this creates a folder: the kind of side effect weights_only loading must refuse."""
+
+    def __init__(self, marker):
+        self.marker = str(marker)
+
+    def __reduce__(self):
+        return (os.makedirs, (self.marker,))
+
+
+def test_checkpoint_refuses_pickled_code(tmp_path):
+    marker = tmp_path / "code-ran"
+    evil = tmp_path / "evil.pt"
+    torch.save({"format": "vi_lib.vae/1", "payload": _RunsCodeWhenUnpickled(marker)}, evil)
+    with pytest.raises(CheckpointError, match="is corrupt or not a safe vi_lib checkpoint"):
+        load_checkpoint(evil)
+    assert not marker.exists()
+    torch.load(evil, weights_only=False)  # control: an unsafe load does run the payload
+    assert marker.is_dir()
+
+
 def test_resume_equals_uninterrupted(tmp_path):
     xt, xv = _digits()
     torch.manual_seed(0)
@@ -74,6 +97,20 @@ def test_resume_rejects_other_architecture(tmp_path):
     train_vae(VAE(64, 3, hidden=(16,)), xt, xv, epochs=1, batch_size=32, checkpoint_dir=tmp_path)
     with pytest.raises(ValueError, match="train_vae: `model` must match the checkpoint's architecture"):
         train_vae(VAE(64, 4, hidden=(16,)), xt, xv, epochs=2, batch_size=32, checkpoint_dir=tmp_path, resume=True)
+    with pytest.raises(ValueError, match="train_vae: the training settings must match the checkpoint's"):
+        train_vae(VAE(64, 3, hidden=(16,)), xt, xv, epochs=2, batch_size=32, lr=0.5, checkpoint_dir=tmp_path,
+                  resume=True)
+    with pytest.raises(ValueError, match=r"train_vae: `x_val` must be a tensor of shape \(\*, 64\)"):
+        train_vae(VAE(64, 3, hidden=(16,)), xt, xv[:, :10], epochs=1, batch_size=32)
+
+
+def test_resolve_device_auto(monkeypatch):
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    assert resolve_device("auto").type == "cpu"
+    with pytest.raises(ValueError, match="resolve_device: `device` must be available; received 'cuda'"):
+        resolve_device("cuda")
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    assert resolve_device("auto").type == "cuda"
 
 
 def test_cli_runs_and_resumes(tmp_path, capsys):
@@ -83,12 +120,33 @@ def test_cli_runs_and_resumes(tmp_path, capsys):
     out1 = json.loads(capsys.readouterr().out)
     assert out1["epochs"] == 1 and out1["test_iwae_5"] >= out1["test_elbo"] - 5.0
     assert (tmp_path / "last.pt").is_file()
+    # Mark the saved history: a real resume keeps it, a silent restart from scratch would overwrite it.
+    state = load_checkpoint(tmp_path / "last.pt")
+    state["history"]["val_elbo"][0] = 123.0
+    save_checkpoint(tmp_path / "last.pt", {k: v for k, v in state.items() if k != "format"})
     assert main(args[:1] + ["2"] + args[2:] + ["--resume"]) == 0
     out2 = json.loads(capsys.readouterr().out)
     assert out2["epochs"] == 2 and np.isfinite(out2["test_iwae_5"])
+    resumed = load_checkpoint(tmp_path / "last.pt")
+    assert resumed["epoch"] == 2 and resumed["history"]["val_elbo"][0] == 123.0
+    assert len(resumed["history"]["val_elbo"]) == 2
+    assert main(args[:1] + ["3"] + args[2:] + ["--resume", "--lr", "0.01"]) == 2
+    assert "the training settings must match the checkpoint's" in capsys.readouterr().err
     (tmp_path / "last.pt").write_bytes(b"not a checkpoint")
     assert main(args[:1] + ["3"] + args[2:] + ["--resume"]) == 2
     assert "is corrupt or not a safe vi_lib checkpoint" in capsys.readouterr().err
+
+
+def test_cli_progress_bar_and_auto_device(tmp_path):
+    # A subprocess: the root conftest sets TQDM_DISABLE=1, which tqdm reads when it is imported.
+    env = {k: v for k, v in os.environ.items() if k != "TQDM_DISABLE"}
+    args = ["--epochs", "2", "--latent-dim", "2", "--hidden", "16", "--iwae-k", "2", "--device", "auto",
+            "--checkpoint-dir", str(tmp_path), "--threads", "1"]
+    r = subprocess.run([sys.executable, "-m", "vi_lib.vae", *args], capture_output=True, text=True, timeout=120,
+                       env=env)
+    assert r.returncode == 0, r.stderr
+    assert "epochs: 100%" in r.stderr and "2/2" in r.stderr  # the tqdm bar, on stderr
+    assert json.loads(r.stdout)["device"] == ("cuda" if torch.cuda.is_available() else "cpu")
 
 
 def test_python_dash_m_help():
@@ -116,11 +174,18 @@ def test_parse_idx_roundtrip_and_errors():
         parse_idx(b"\x00")
 
 
-def _fake_mnist(folder):
+def test_parse_idx_rejects_zero_dims_and_non_bytes():
+    with pytest.raises(MNISTError, match="declares 0 dimensions"):
+        parse_idx(bytes([0, 0, 8, 0]))
+    with pytest.raises(MNISTError, match="`data` must be bytes; received str"):
+        parse_idx("0008")
+
+
+def _fake_mnist(folder, n_train=6):
     rng = np.random.default_rng(0)
     payload = {
-        "train-images-idx3-ubyte.gz": _idx(rng.integers(0, 256, (6, 28, 28), dtype=np.uint8)),
-        "train-labels-idx1-ubyte.gz": _idx(rng.integers(0, 10, 6, dtype=np.uint8)),
+        "train-images-idx3-ubyte.gz": _idx(rng.integers(0, 256, (n_train, 28, 28), dtype=np.uint8)),
+        "train-labels-idx1-ubyte.gz": _idx(rng.integers(0, 10, n_train, dtype=np.uint8)),
         "t10k-images-idx3-ubyte.gz": _idx(rng.integers(0, 256, (3, 28, 28), dtype=np.uint8)),
         "t10k-labels-idx1-ubyte.gz": _idx(rng.integers(0, 10, 3, dtype=np.uint8)),
     }
@@ -165,3 +230,45 @@ def test_download_with_file_url_and_fake_opener(tmp_path, monkeypatch):
         load_mnist(cache, download=False)
     with pytest.raises(MNISTError, match="is missing"):
         load_mnist(tmp_path / "empty", download=False)
+
+
+def test_download_replaces_bad_cache_and_survives_interruption(tmp_path, monkeypatch):
+    md5 = _fake_mnist(tmp_path / "mirror")
+    mirror = (tmp_path / "mirror").as_uri() + "/"
+    cache = download_mnist(tmp_path / "cache", base_url=mirror, files=md5)
+    bad = cache / "t10k-images-idx3-ubyte.gz"
+    bad.write_bytes(b"stale partial file")
+    download_mnist(cache, base_url=mirror, files=md5)  # a cached file with a wrong MD5 is fetched again
+    assert hashlib.md5(bad.read_bytes()).hexdigest() == md5["t10k-images-idx3-ubyte.gz"]
+
+    class Interrupted(io.BytesIO):
+        def read(self, size=-1):
+            if self.tell() > 0:
+                raise ConnectionResetError("connection reset")
+            return super().read(10)
+
+    with pytest.raises(MNISTError, match="could not fetch .*connection reset"):
+        download_mnist(tmp_path / "other", base_url=mirror, files=md5, opener=lambda url: Interrupted(b"x" * 100))
+    assert list((tmp_path / "other").iterdir()) == []  # no partial file under the final name, no temp file
+    monkeypatch.setattr("vi_lib.vae.mnist.MNIST_FILES", md5)
+    x_tr, _, x_te, _ = load_mnist(tmp_path / "fresh", base_url=mirror)  # download=True path
+    assert x_tr.shape == (6, 784) and x_te.shape == (3, 784) and x_tr.dtype == np.uint8
+    # A labels file where images belong: valid IDX, wrong rank.
+    (tmp_path / "fresh" / "train-images-idx3-ubyte.gz").write_bytes(
+        (tmp_path / "fresh" / "train-labels-idx1-ubyte.gz").read_bytes())
+    with pytest.raises(MNISTError, match=r"train-images-idx3-ubyte.gz must hold a 3-D array; received shape \(6,\)"):
+        load_mnist(tmp_path / "fresh", download=False)
+
+
+def test_cli_on_cached_mnist_binarizes(tmp_path, monkeypatch, capsys):
+    md5 = _fake_mnist(tmp_path / "mnist", n_train=12)
+    monkeypatch.setattr("vi_lib.vae.mnist.MNIST_FILES", md5)  # cached files verify: no network
+    args = ["--data", "mnist", "--data-dir", str(tmp_path / "mnist"), "--epochs", "1", "--batch-size", "4",
+            "--latent-dim", "2", "--hidden", "8", "--iwae-k", "3", "--device", "cpu", "--no-progress",
+            "--checkpoint-dir", str(tmp_path / "ckpt"), "--threads", "1"]
+    assert main(args) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["data"] == "mnist" and np.isfinite(out["test_iwae_3"])
+    state = load_checkpoint(tmp_path / "ckpt" / "last.pt")
+    assert state["model_config"]["total_count"] == 1 and state["model_config"]["data_dim"] == 784
+    assert state["train_config"]["n_train"] == 10  # 12 images: 2 held out for validation

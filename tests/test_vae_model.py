@@ -163,3 +163,7 @@ def test_training_improves_elbo_over_baseline():
         train_vae(m, xt[:10], epochs=1, batch_size=64)
     with pytest.raises(ValidationError, match="train_vae: `epochs` must be an integer >= 1"):
         train_vae(m, xt, epochs=0)
+    with pytest.raises(ValidationError, match="train_vae: `x_train` must be a tensor of shape"):
+        train_vae(m, s.x_train, epochs=1)
+    with pytest.raises(ValidationError, match="evaluate_elbo: `x` must be a torch tensor; received ndarray"):
+        evaluate_elbo(m, s.x_val)

@@ -35,7 +35,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto")
     p.add_argument("--checkpoint-dir", default="vae-checkpoints")
-    p.add_argument("--resume", action="store_true", help="continue from CHECKPOINT_DIR/last.pt")
+    p.add_argument("--resume", action="store_true",
+                   help="continue from CHECKPOINT_DIR/last.pt if it exists (same settings required)")
     p.add_argument("--iwae-k", type=int, default=1000)
     p.add_argument("--data-dir", default=None, help="MNIST cache folder (default $VI_LIB_DATA_DIR/mnist)")
     p.add_argument("--no-progress", action="store_true")
@@ -55,7 +56,8 @@ def _load(args: argparse.Namespace) -> tuple[np.ndarray, np.ndarray, np.ndarray,
     # Fixed binarization at 128: a Bernoulli (Binomial n = 1) likelihood, honest nats.
     x_tr = (x_tr >= 128).astype(np.float32)
     x_te = (x_te >= 128).astype(np.float32)
-    return x_tr[:-10000], x_tr[-10000:], x_te, 1
+    n_val = min(10000, x_tr.shape[0] // 6)  # the last 10,000 of the 60,000 training images validate
+    return x_tr[:-n_val], x_tr[-n_val:], x_te, 1
 
 
 def main(argv: Sequence[str] | None = None) -> int:

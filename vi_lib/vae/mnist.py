@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import http.client
 import os
 import tempfile
 import urllib.request
@@ -141,7 +142,7 @@ def download_mnist(cache_dir: str | os.PathLike | None = None, *, base_url: str 
                 with os.fdopen(fd, "wb") as out, opener(base_url + fname) as resp:
                     for block in iter(lambda: resp.read(1 << 20), b""):
                         out.write(block)
-            except OSError as exc:  # urllib's URLError is an OSError
+            except (OSError, http.client.HTTPException) as exc:  # URLError is an OSError; IncompleteRead is not
                 raise MNISTError(f"download_mnist: could not fetch {base_url + fname} ({exc}); check the network "
                                  f"or put the files in {folder} yourself.") from None
             got = _md5(Path(tmp))
@@ -173,6 +174,12 @@ def load_mnist(cache_dir: str | os.PathLike | None = None, *, download: bool = T
     tuple of numpy.ndarray
         Train images (60000, 784), train labels (60000,), test images (10000, 784), test labels.
 
+    Raises
+    ------
+    MNISTError
+        A file is missing (with ``download=False``), fails its checksum, is not gzip, is a corrupt
+        or truncated IDX file, or holds an array of the wrong rank.
+
     Explained in Chapter: A variational autoencoder (chapters/vae.ipynb).
     """
     folder = mnist_cache_dir(cache_dir)
@@ -188,7 +195,10 @@ def load_mnist(cache_dir: str | os.PathLike | None = None, *, download: bool = T
         except (OSError, EOFError) as exc:
             raise MNISTError(f"load_mnist: {path} is not a valid gzip file ({exc}).") from None
         arr = parse_idx(raw, name=fname)
-        out.append(arr.reshape(arr.shape[0], -1) if arr.ndim == 3 else arr)
+        want = 3 if "images" in fname else 1
+        if arr.ndim != want:
+            raise MNISTError(f"load_mnist: {fname} must hold a {want}-D array; received shape {arr.shape}.")
+        out.append(arr.reshape(arr.shape[0], -1) if want == 3 else arr)
     x_tr, y_tr, x_te, y_te = out
     if x_tr.shape[0] != y_tr.shape[0] or x_te.shape[0] != y_te.shape[0]:
         raise MNISTError("load_mnist: image and label counts differ.")

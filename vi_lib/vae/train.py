@@ -63,6 +63,8 @@ def evaluate_elbo(model: VAE, x: torch.Tensor, *, seed: int = 0, batch_size: int
 
     Explained in Chapter: A variational autoencoder (chapters/vae.ipynb).
     """
+    if not isinstance(x, torch.Tensor):
+        raise ValidationError(f"evaluate_elbo: `x` must be a torch tensor; received {type(x).__name__}.")
     check_int("batch_size", batch_size, minimum=1, where="evaluate_elbo")
     gen = torch.Generator(device=x.device).manual_seed(check_int("seed", seed, minimum=0, where="evaluate_elbo"))
     total = 0.0
@@ -83,7 +85,8 @@ def _cuda_graph_step(model: VAE, opt: torch.optim.Optimizer, batch_size: int, da
 
     Follows the whole-network capture recipe of the PyTorch CUDA-graphs documentation: static
     input tensors, warm-up on a side stream, ``capturable=True`` Adam, noise from the default
-    CUDA generator (graph-safe). Returns ``(static_x, static_beta, static_loss, graph)``.
+    CUDA generator (graph-safe). Returns ``(static_x, static_beta, static_elbo, graph)``, where
+    ``static_elbo`` holds the batch's mean ELBO (``beta = 1``, whatever the KL weight of the step).
     """
     dev = next(model.parameters()).device
     # Warm-up steps change the parameters and Adam's moments: snapshot them, restore in place after capture
@@ -106,7 +109,9 @@ def _cuda_graph_step(model: VAE, opt: torch.optim.Optimizer, batch_size: int, da
     opt.zero_grad(set_to_none=True)
     with torch.cuda.graph(graph):
         rec, kl = elbo_terms(model, static_x)
-        static_loss = -(rec - static_beta * kl.sum(-1)).mean()
+        kl_sum = kl.sum(-1)
+        static_loss = -(rec - static_beta * kl_sum).mean()
+        static_elbo = (rec - kl_sum).detach().mean()
         static_loss.backward()
         opt.step()
     with torch.no_grad():
@@ -115,7 +120,7 @@ def _cuda_graph_step(model: VAE, opt: torch.optim.Optimizer, batch_size: int, da
             for k, v in opt.state[p].items():
                 if torch.is_tensor(v):
                     v.copy_(moments[id(p)][k]) if id(p) in moments else v.zero_()
-    return static_x, static_beta, static_loss, graph
+    return static_x, static_beta, static_elbo, graph
 
 
 def train_vae(model: VAE, x_train: torch.Tensor, x_val: torch.Tensor | None = None, *, epochs: int,
@@ -126,11 +131,14 @@ def train_vae(model: VAE, x_train: torch.Tensor, x_val: torch.Tensor | None = No
 
     The data stay one tensor on the model's device; each epoch draws a permutation and takes
     batches by indexing (no per-item ``Dataset``), which keeps the loop compute-bound. The last
-    incomplete batch is dropped. Adam uses the fused implementation (fastest on CPU too, measured). On CUDA the whole
-    step is captured once as a CUDA graph and replayed (unmeasured in this book's CI, which has
-    no GPU). With ``checkpoint_dir`` the model, optimizer and history are saved after every epoch
-    (``last.pt``); ``resume=True`` continues from it and gives the same final parameters as an
-    uninterrupted run on CPU, because each epoch's randomness is derived from ``(seed, epoch)``.
+    incomplete batch is dropped. Adam uses the fused implementation (fastest on CPU too, measured).
+    On CUDA the whole step is captured once as a CUDA graph and replayed (unmeasured in this book's
+    CI, which has no GPU); its noise comes from the default CUDA generator. With ``checkpoint_dir``
+    the model, optimizer, history and training settings are saved after every epoch (``last.pt``);
+    ``resume=True`` continues from it and, on CPU, gives the same final parameters as an
+    uninterrupted run, because each epoch's randomness is derived from ``(seed, epoch)``. Resuming
+    with another ``seed``, ``batch_size``, ``lr``, ``warmup_epochs`` or training-set size is an
+    error (it would silently change the run).
 
     Parameters
     ----------
@@ -153,7 +161,7 @@ def train_vae(model: VAE, x_train: torch.Tensor, x_val: torch.Tensor | None = No
     checkpoint_dir : str or path-like, optional
         Folder for ``last.pt``.
     resume : bool
-        Continue from ``checkpoint_dir/last.pt`` if it exists.
+        Continue from ``checkpoint_dir/last.pt`` if it exists (else start from scratch).
     progress : bool
         Show a tqdm progress bar over epochs.
     cuda_graph : bool
@@ -162,7 +170,8 @@ def train_vae(model: VAE, x_train: torch.Tensor, x_val: torch.Tensor | None = No
     Returns
     -------
     TrainHistory
-        Per-epoch mean training objective's ELBO part and validation ELBO (nats per image).
+        Per-epoch mean training ELBO (``beta = 1``, single sample, running mean over the epoch's
+        batches), validation ELBO (nats per image) and the KL weight used.
 
     References
     ----------
@@ -178,9 +187,13 @@ def train_vae(model: VAE, x_train: torch.Tensor, x_val: torch.Tensor | None = No
     lr = check_positive("lr", lr, where=where)
     seed = check_int("seed", seed, minimum=0, where=where)
     warmup_epochs = check_int("warmup_epochs", warmup_epochs, minimum=0, where=where)
-    if x_train.ndim != 2 or x_train.shape[1] != model.data_dim:
-        raise ValidationError(f"{where}: `x_train` must be of shape (*, {model.data_dim}); "
-                              f"received shape {tuple(x_train.shape)}.")
+    for name, arr in (("x_train", x_train), ("x_val", x_val)):
+        if arr is None and name == "x_val":
+            continue
+        if not isinstance(arr, torch.Tensor) or arr.ndim != 2 or arr.shape[1] != model.data_dim:
+            shape = tuple(arr.shape) if isinstance(arr, torch.Tensor) else type(arr).__name__
+            raise ValidationError(f"{where}: `{name}` must be a tensor of shape (*, {model.data_dim}); "
+                                  f"received {shape}.")
     if x_train.shape[0] < batch_size:
         raise ValidationError(f"{where}: `batch_size` must be at most the number of training images "
                               f"{x_train.shape[0]}; received {batch_size}.")
@@ -192,17 +205,23 @@ def train_vae(model: VAE, x_train: torch.Tensor, x_val: torch.Tensor | None = No
                            fused=True)
     history = TrainHistory()
     start = 0
+    n = x_train.shape[0]
+    train_config = {"seed": seed, "batch_size": batch_size, "lr": lr, "warmup_epochs": warmup_epochs, "n_train": n}
     ckpt = None if checkpoint_dir is None else Path(checkpoint_dir) / "last.pt"
     if resume and ckpt is not None and ckpt.exists():
         state = load_checkpoint(ckpt, map_location=device)
         if state.get("model_config") != model.config():
             raise ValidationError(f"{where}: `model` must match the checkpoint's architecture "
                                   f"{state.get('model_config')}; received {model.config()}.")
+        if state.get("train_config") != train_config:
+            raise ValidationError(f"{where}: the training settings must match the checkpoint's "
+                                  f"{state.get('train_config')}; received {train_config}.")
         model.load_state_dict(state["model"])
         opt.load_state_dict(state["optimizer"])
+        for group in opt.param_groups:  # the checkpoint may come from another device
+            group["capturable"] = use_graph
         history = TrainHistory(**state["history"])
         start = int(state["epoch"])
-    n = x_train.shape[0]
     n_batches = n // batch_size
     graph_parts = _cuda_graph_step(model, opt, batch_size, model.data_dim) if use_graph and start < epochs else None
     epoch_iter = range(start, epochs)
@@ -219,11 +238,11 @@ def train_vae(model: VAE, x_train: torch.Tensor, x_val: torch.Tensor | None = No
         for b in range(n_batches):
             xb = x_train[perm[b * batch_size:(b + 1) * batch_size]]
             if graph_parts is not None:
-                static_x, static_beta, static_loss, graph = graph_parts
+                static_x, static_beta, static_elbo, graph = graph_parts
                 static_x.copy_(xb)
                 static_beta.fill_(beta)
                 graph.replay()
-                total += static_loss.detach().double()
+                total += static_elbo.double()
                 continue
             opt.zero_grad(set_to_none=True)
             rec, kl = elbo_terms(model, xb, generator=gen)
@@ -233,7 +252,7 @@ def train_vae(model: VAE, x_train: torch.Tensor, x_val: torch.Tensor | None = No
             with torch.no_grad():
                 total += (rec - kl.sum(-1)).mean().double()
         model.eval()
-        history.train_elbo.append(float(total) / n_batches * (-1.0 if graph_parts is not None else 1.0))
+        history.train_elbo.append(float(total) / n_batches)
         history.beta.append(beta)
         if x_val is not None:
             history.val_elbo.append(evaluate_elbo(model, x_val, seed=seed))
@@ -243,7 +262,7 @@ def train_vae(model: VAE, x_train: torch.Tensor, x_val: torch.Tensor | None = No
             save_checkpoint(ckpt, {"model": model.state_dict(), "optimizer": opt.state_dict(), "epoch": epoch + 1,
                                    "history": {"train_elbo": history.train_elbo, "val_elbo": history.val_elbo,
                                                "beta": history.beta},
-                                   "model_config": model.config()})
+                                   "model_config": model.config(), "train_config": train_config})
     return history
 
 
