@@ -1,8 +1,8 @@
 """The book builds with warnings as errors, and every rendered page is sound in a real browser.
 
 The build uses the committed notebook outputs (execute_notebooks: off). The browser check loads
-each page in headless Chromium and fails on MathJax errors, raw unrendered TeX, images that do
-not load; a static pass checks every internal link and anchor.
+each page in headless Chromium and fails on MathJax errors, raw unrendered TeX, display
+equations wider than the text column of a 1280-px window, and images that do not load; a static pass checks every internal link and anchor.
 """
 
 from __future__ import annotations
@@ -24,6 +24,8 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 MATHJAX = ROOT / "tools" / "mathjax" / "node_modules" / "mathjax" / "es5" / "tex-chtml.js"
 CHROMIUM_CANDIDATES = ("/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/bin/google-chrome")
+# A laptop-sized window: every display equation must fit the text column at this width.
+VIEWPORT = {"width": 1280, "height": 800}
 CHROMIUM_ARGS = [
     "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking",
     "--disable-component-update", "--disable-sync", "--no-first-run",
@@ -133,7 +135,7 @@ class _QuietHandler(http.server.SimpleHTTPRequestHandler):
 # Runs inside each page once MathJax has finished typesetting.
 _PAGE_CHECK_JS = r"""
 async () => {
-  const out = {mathjax: null, errors: [], rawTex: [], badImages: []};
+  const out = {mathjax: null, errors: [], rawTex: [], badImages: [], wideMath: []};
   if (window.MathJax && MathJax.startup && MathJax.startup.promise) {
     await MathJax.startup.promise;
     out.mathjax = MathJax.version;
@@ -150,6 +152,16 @@ async () => {
     const i = text.indexOf(pat);
     if (i >= 0) out.rawTex.push(text.slice(Math.max(0, i - 60), i + 60));
   }
+  // A display equation wider than the text column is cut off or needs sideways scrolling.
+  document.querySelectorAll('mjx-container[display="true"]').forEach(e => {
+    const m = e.querySelector('mjx-math');
+    const box = e.closest('.math') || e.parentElement;
+    if (m && box && m.getBoundingClientRect().width > box.clientWidth + 1) {
+      const item = MathJax.startup.document.getMathItemsWithin(e)[0];
+      out.wideMath.push(Math.round(m.getBoundingClientRect().width) + 'px > ' + box.clientWidth + 'px: '
+                        + (item ? item.math : e.textContent).trim().slice(0, 100));
+    }
+  });
   for (const img of Array.from(document.images)) {
     img.loading = 'eager';
     try { await img.decode(); } catch (e) { }
@@ -174,7 +186,7 @@ def test_rendered_pages_in_headless_chromium(built_html: Path, server: str):
     math_pages = 0
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS, headless=True)
-        page = browser.new_page()
+        page = browser.new_page(viewport=VIEWPORT)
         for path in _pages(built_html):
             rel = path.relative_to(built_html).as_posix()
             page.goto(urljoin(server, rel), wait_until="load", timeout=60_000)
@@ -185,6 +197,8 @@ def test_rendered_pages_in_headless_chromium(built_html: Path, server: str):
                 problems.append(f"{rel}: MathJax error: {err}")
             for raw in result["rawTex"]:
                 problems.append(f"{rel}: raw TeX left unrendered near: {raw!r}")
+            for wide in result["wideMath"]:
+                problems.append(f"{rel}: display math wider than the text column at {VIEWPORT['width']} px: {wide}")
             for src in result["badImages"]:
                 problems.append(f"{rel}: image did not load: {src}")
         browser.close()

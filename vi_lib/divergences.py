@@ -76,9 +76,9 @@ def kl_mvn(mean_q: Any, cov_q: Any, mean_p: Any, cov_p: Any) -> float:
 
     .. math::
 
-        \mathrm{KL}(q \,\|\, p) = \tfrac12\left[\operatorname{tr}(\Sigma_p^{-1}\Sigma_q)
-        + (\mu_p - \mu_q)^\top \Sigma_p^{-1} (\mu_p - \mu_q) - d
-        + \log\det\Sigma_p - \log\det\Sigma_q\right].
+        \mathrm{KL}(q \,\|\, p) = \tfrac12\Big[&\operatorname{tr}(\Sigma_p^{-1}\Sigma_q)
+        + (\mu_p - \mu_q)^\top \Sigma_p^{-1} (\mu_p - \mu_q) \\
+        &- d + \log\det\Sigma_p - \log\det\Sigma_q\Big].
 
     Computed with Cholesky factors :math:`L_p, L_q`: the trace is the squared Frobenius norm of
     :math:`L_p^{-1} L_q` and the log-determinants are sums of log-diagonals.

@@ -489,8 +489,8 @@ def elbo_decomposition_grid(log_joint: Callable[[np.ndarray], np.ndarray],
 
     .. math::
 
-        \\log p(x) \\approx \\log \\sum_j h\\, p(x, z_j), \\qquad
-        \\mathrm{ELBO}(q) \\approx \\sum_j h\\, q(z_j) [\\log p(x, z_j) - \\log q(z_j)],
+        \\log p(x) &\\approx \\log \\sum_j h\\, p(x, z_j), \\\\
+        \\mathrm{ELBO}(q) &\\approx \\sum_j h\\, q(z_j) [\\log p(x, z_j) - \\log q(z_j)],
 
     and :math:`\\mathrm{KL}(q \\,\\|\\, p(z \\mid x)) \\approx \\sum_j h\\, q(z_j)
     [\\log q(z_j) - \\log p(x, z_j) + \\log p(x)]`. For smooth integrands that vanish at both

@@ -323,7 +323,7 @@ def m_step(x: np.ndarray, resp: np.ndarray, *, variance_floor: float = 1e-6) -> 
     .. math::
 
         \\pi_k = \\frac{N_k}{n}, \\qquad
-        \\mu_k = \\frac{1}{N_k} \\sum_i r_{ik} x_i, \\qquad
+        \\mu_k = \\frac{1}{N_k} \\sum_i r_{ik} x_i, \\\\
         \\sigma_k^2 = \\max\\Big(\\frac{1}{N_k} \\sum_i r_{ik} (x_i - \\mu_k)^2,\\;
         \\sigma^2_{\\min}\\Big).
 
@@ -387,9 +387,9 @@ def em_lower_bound(x: np.ndarray, params: GaussianMixture1D, resp: np.ndarray) -
 
     .. math::
 
-        \\mathcal{L}(q, \\theta) = \\sum_{i=1}^n \\sum_{k=1}^K r_{ik}
-        \\big[\\log \\pi_k + \\log \\mathcal{N}(x_i \\mid \\mu_k, \\sigma_k^2) - \\log r_{ik}\\big]
-        = \\log p(x \\mid \\theta) - \\sum_i \\mathrm{KL}\\big(q_i \\,\\|\\, p(z_i \\mid x_i, \\theta)\\big),
+        \\mathcal{L}(q, \\theta) &= \\sum_{i=1}^n \\sum_{k=1}^K r_{ik}
+        \\big[\\log \\pi_k + \\log \\mathcal{N}(x_i \\mid \\mu_k, \\sigma_k^2) - \\log r_{ik}\\big] \\\\
+        &= \\log p(x \\mid \\theta) - \\sum_i \\mathrm{KL}\\big(q_i \\,\\|\\, p(z_i \\mid x_i, \\theta)\\big),
 
     with the convention :math:`0 \\log 0 = 0`. It returns +ELBO (a lower bound on the
     log-likelihood), not a loss.

@@ -119,9 +119,9 @@ class BayesianLogisticRegression:
 
     .. math::
 
-        \\log p(y, z \\mid X) = \\sum_{n=1}^N \\bigl(y_n \\eta_n - \\log(1 + e^{\\eta_n})\\bigr)
-        - \\frac{\\lVert z \\rVert^2}{2 s^2} - \\frac{D}{2} \\log(2 \\pi s^2),
-        \\qquad \\eta_n = x_n^\\top z,
+        \\log p(y, z \\mid X) &= \\sum_{n=1}^N \\bigl(y_n \\eta_n - \\log(1 + e^{\\eta_n})\\bigr)
+        - \\frac{\\lVert z \\rVert^2}{2 s^2} - \\frac{D}{2} \\log(2 \\pi s^2), \\\\
+        \\eta_n &= x_n^\\top z,
 
     with :math:`\\log(1 + e^{\\eta})` computed as ``logaddexp(0, eta)`` (no overflow), and gradient
     :math:`\\nabla_z \\log p = X^\\top (y - \\operatorname{sigmoid}(\\eta)) - z / s^2`.

@@ -172,8 +172,8 @@ def gmm_log_evidence_grid_k2(x: Any, prior_mean: float, prior_std: float, noise_
 
     .. math::
 
-        p(x) = \\iint \\mathcal{N}(\\mu_1 \\mid m_0, s_0^2) \\, \\mathcal{N}(\\mu_2 \\mid m_0, s_0^2)
-        \\prod_{i=1}^n \\left[\\tfrac12 \\mathcal{N}(x_i \\mid \\mu_1, \\sigma^2)
+        p(x) = \\iint {} & \\mathcal{N}(\\mu_1 \\mid m_0, s_0^2) \\, \\mathcal{N}(\\mu_2 \\mid m_0, s_0^2) \\\\
+        & \\times \\prod_{i=1}^n \\left[\\tfrac12 \\mathcal{N}(x_i \\mid \\mu_1, \\sigma^2)
         + \\tfrac12 \\mathcal{N}(x_i \\mid \\mu_2, \\sigma^2)\\right] \\mathrm{d}\\mu_1 \\, \\mathrm{d}\\mu_2 .
 
     The trapezoidal rule on a uniform ``points`` x ``points`` grid over the square
