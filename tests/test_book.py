@@ -2,7 +2,8 @@
 
 The build uses the committed notebook outputs (execute_notebooks: off). The browser check loads
 each page in headless Chromium and fails on MathJax errors, raw unrendered TeX, display
-equations wider than the text column of a 1280-px window, and images that do not load; a static pass checks every internal link and anchor.
+equations wider than the text column of a 1280-px window, and images that do not load; a
+static pass checks every internal link and anchor.
 """
 
 from __future__ import annotations
