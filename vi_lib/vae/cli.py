@@ -23,24 +23,40 @@ __all__ = ["main", "build_parser"]
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of ``vi-vae``."""
-    p = argparse.ArgumentParser(prog="vi-vae", description="Train a VAE on the 8x8 digits or MNIST; report test "
-                                "ELBO and IWAE log-likelihood in nats per image.")
-    p.add_argument("--data", choices=["digits", "mnist"], default="digits")
-    p.add_argument("--epochs", type=int, default=50)
-    p.add_argument("--batch-size", type=int, default=128)
-    p.add_argument("--lr", type=float, default=1e-3)
-    p.add_argument("--latent-dim", type=int, default=8)
-    p.add_argument("--hidden", type=int, nargs="+", default=[128])
-    p.add_argument("--warmup-epochs", type=int, default=0)
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto")
-    p.add_argument("--checkpoint-dir", default="vae-checkpoints")
+    p = argparse.ArgumentParser(
+        prog="vi-vae",
+        description="Train a VAE on the 8x8 digits (binomial likelihood over 17 grey levels) or MNIST "
+        "(binarized at 128, Bernoulli likelihood); report the test ELBO and the IWAE log-likelihood bound "
+        "in nats per image as JSON on the last line of output.",
+        epilog="Example: vi-vae --data digits --epochs 50 --checkpoint-dir runs/digits ; "
+        "interrupt it and run the same command with --resume to continue from the last epoch.",
+    )
+    p.add_argument("--data", choices=["digits", "mnist"], default="digits",
+                   help="dataset: scikit-learn's 8x8 digits (no download) or MNIST (downloaded once, "
+                   "checksummed) (default: %(default)s)")
+    p.add_argument("--epochs", type=int, default=50, help="total number of training epochs (default: %(default)s)")
+    p.add_argument("--batch-size", type=int, default=128, help="minibatch size (default: %(default)s)")
+    p.add_argument("--lr", type=float, default=1e-3, help="Adam learning rate (default: %(default)s)")
+    p.add_argument("--latent-dim", type=int, default=8, help="dimension of the latent code z (default: %(default)s)")
+    p.add_argument("--hidden", type=int, nargs="+", default=[128],
+                   help="hidden layer widths of the encoder and of the decoder (default: %(default)s)")
+    p.add_argument("--warmup-epochs", type=int, default=0,
+                   help="epochs of linear KL warm-up (the KL weight rises from 0 to 1); 0 trains the ELBO "
+                   "(default: %(default)s)")
+    p.add_argument("--seed", type=int, default=0,
+                   help="seed for the weights, the batches and the noise (default: %(default)s)")
+    p.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto",
+                   help="auto picks cuda when available, else cpu (default: %(default)s)")
+    p.add_argument("--checkpoint-dir", default="vae-checkpoints",
+                   help="folder for last.pt, written after every epoch (default: %(default)s)")
     p.add_argument("--resume", action="store_true",
                    help="continue from CHECKPOINT_DIR/last.pt if it exists (same settings required)")
-    p.add_argument("--iwae-k", type=int, default=1000)
-    p.add_argument("--data-dir", default=None, help="MNIST cache folder (default $VI_LIB_DATA_DIR/mnist)")
-    p.add_argument("--no-progress", action="store_true")
-    p.add_argument("--threads", type=int, default=None, help="torch CPU threads")
+    p.add_argument("--iwae-k", type=int, default=1000,
+                   help="importance samples for the final test log-likelihood bound (default: %(default)s)")
+    p.add_argument("--data-dir", default=None,
+                   help="MNIST cache folder (default: $VI_LIB_DATA_DIR/mnist, else ~/.cache/vi_lib/mnist)")
+    p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    p.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's choice)")
     return p
 
 
