@@ -6,7 +6,7 @@ Each function's docstring names the chapter that explains it.
 
 from ._validation import ValidationError
 from .display import format_table
-from .plotting import COLORS, gaussian_ellipse, new_axes, use_book_style
+from .plotting import COLORS, gaussian_ellipse, image_grid, new_axes, use_book_style
 from .repro import setup_notebook
 
 __version__ = "0.1.0"
@@ -19,6 +19,7 @@ __all__ = [
     "use_book_style",
     "new_axes",
     "gaussian_ellipse",
+    "image_grid",
 ]
 
 # Each chapter's modules add their public names in their own block below, so that work on

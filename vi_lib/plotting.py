@@ -7,6 +7,7 @@ return it. They never call ``plt.show()``.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import matplotlib as mpl
@@ -15,9 +16,9 @@ import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.patches import Ellipse
 
-from ._validation import check_positive, check_positive_definite, check_shape
+from ._validation import ValidationError, check_finite, check_positive, check_positive_definite, check_shape
 
-__all__ = ["COLORS", "BOOK_STYLE", "use_book_style", "new_axes", "gaussian_ellipse"]
+__all__ = ["COLORS", "BOOK_STYLE", "use_book_style", "new_axes", "gaussian_ellipse", "image_grid"]
 
 #: One colour per role, used consistently across chapters (colour-blind-safe, Okabe-Ito).
 COLORS: dict[str, str] = {
@@ -89,4 +90,78 @@ def gaussian_ellipse(mean: Any, cov: Any, *, n_std: float = 2.0, ax: Axes | None
     ax.add_patch(Ellipse(xy=tuple(mean), width=width, height=height, angle=angle, **kwargs))
     ax.update_datalim([mean - n_std * np.sqrt(np.diag(cov)), mean + n_std * np.sqrt(np.diag(cov))])
     ax.autoscale_view()
+    return ax
+
+
+def image_grid(images: Any, image_shape: tuple[int, int], *, vmin: float = 0.0, vmax: float = 1.0,
+               pad: int = 1, row_labels: Sequence[str] | None = None, col_labels: Sequence[str] | None = None,
+               ax: Axes | None = None) -> Axes:
+    """Draw a grid of greyscale images (dark = high values) as one picture on one Axes.
+
+    The images are tiled into a single array with ``pad`` blank pixels between them and drawn
+    with one ``imshow``, so the grid has no per-tile frames; the Axes keeps ticks only where
+    ``row_labels`` / ``col_labels`` name the rows or columns (e.g. the latent values of a
+    traversal). Used for reconstructions, samples and latent traversals in
+    chapters/vae.ipynb.
+
+    Parameters
+    ----------
+    images : array of shape (rows, cols, H * W) or (rows, cols, H, W)
+        Pixel values; entries outside ``[vmin, vmax]`` are drawn at the nearest end of the scale.
+    image_shape : tuple of int
+        ``(H, W)``, the shape of one image.
+    vmin, vmax : float
+        Values drawn white and black.
+    pad : int
+        Blank pixels between neighbouring images.
+    row_labels, col_labels : sequence of str, optional
+        One label per row (on the y axis) or column (on the x axis).
+    ax : matplotlib.axes.Axes, optional
+        Where to draw; a new figure's Axes if ``None``.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+    """
+    where = "image_grid"
+    arr = check_finite("images", images, where=where)
+    try:
+        h, w = (int(v) for v in image_shape)
+    except (TypeError, ValueError):
+        raise ValidationError(f"{where}: `image_shape` must be a pair of positive integers (H, W); "
+                              f"received {image_shape!r}.") from None
+    if h < 1 or w < 1:
+        raise ValidationError(f"{where}: `image_shape` must be a pair of positive integers (H, W); "
+                              f"received {image_shape!r}.")
+    if arr.ndim == 3 and arr.shape[2] == h * w:
+        arr = arr.reshape(arr.shape[0], arr.shape[1], h, w)
+    if arr.ndim != 4 or arr.shape[2:] != (h, w):
+        raise ValidationError(f"{where}: `images` must have shape (rows, cols, {h * w}) or (rows, cols, {h}, {w}); "
+                              f"received shape {arr.shape}.")
+    if not float(vmax) > float(vmin):
+        raise ValidationError(f"{where}: `vmax` must be greater than `vmin`; received vmin={vmin}, vmax={vmax}.")
+    if isinstance(pad, bool) or not isinstance(pad, (int, np.integer)) or pad < 0:
+        raise ValidationError(f"{where}: `pad` must be a non-negative integer; received {pad!r}.")
+    rows, cols = arr.shape[:2]
+    for name, labels, n, unit in (("row_labels", row_labels, rows, "row"), ("col_labels", col_labels, cols, "column")):
+        if labels is not None and len(labels) != n:
+            raise ValidationError(f"{where}: `{name}` must have one label per {unit} ({n}); "
+                                  f"received {len(labels)}.")
+    mosaic = np.full((rows * (h + pad) - pad, cols * (w + pad) - pad), np.nan)
+    for i in range(rows):
+        for j in range(cols):
+            mosaic[i * (h + pad):i * (h + pad) + h, j * (w + pad):j * (w + pad) + w] = arr[i, j]
+    ax = new_axes(ax)
+    cmap = mpl.colormaps["gray_r"].with_extremes(bad="white")
+    ax.imshow(np.ma.masked_invalid(mosaic), cmap=cmap, vmin=vmin, vmax=vmax, interpolation="nearest")
+    ax.grid(False)
+    for spine in ax.spines.values():
+        spine.set_visible(False)
+    ax.set_yticks([i * (h + pad) + (h - 1) / 2 for i in range(rows)] if row_labels is not None else [])
+    if row_labels is not None:
+        ax.set_yticklabels(list(row_labels))
+    ax.set_xticks([j * (w + pad) + (w - 1) / 2 for j in range(cols)] if col_labels is not None else [])
+    if col_labels is not None:
+        ax.set_xticklabels(list(col_labels))
+    ax.tick_params(length=0)
     return ax
