@@ -172,7 +172,10 @@ def fit_bbvi(
             )
         _check_callable("local_log_joint", local_log_joint, where)
     mean = check_finite("init_mean", as_array("init_mean", init_mean, ndim=1, where=where), where=where)
-    log_std = np.zeros_like(mean) if init_log_std is None else init_log_std
+    if init_log_std is None:
+        log_std = np.zeros_like(mean)
+    else:
+        log_std = check_finite("init_log_std", init_log_std, where=where)
     mean, log_std = _check_q(mean, log_std, where)
     mean, log_std = mean.copy(), log_std.copy()
     n_iterations = check_int("n_iterations", n_iterations, minimum=1, where=where)

@@ -407,7 +407,9 @@ def normal_means_log_joint(mu: Any, x: Any, prior_mean: float, prior_std: float,
     Explained in Chapter: Bayes' rule and the evidence problem (chapters/bayes_evidence.ipynb).
     """
     where = "normal_means_log_joint"
-    model = NormalNormal(prior_mean, prior_std, noise_std)
+    model = NormalNormal(_scalar("prior_mean", prior_mean, where, positive=False),
+                         _scalar("prior_std", prior_std, where, positive=True),
+                         _scalar("noise_std", noise_std, where, positive=True))
     x = check_finite("x", as_array("x", x, ndim=2, where=where), where=where)
     if x.shape[0] == 0 or x.shape[1] == 0:
         raise ValidationError(f"{where}: `x` must be non-empty; received {describe(x)}.")

@@ -5,7 +5,18 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from ._validation import ValidationError, _fail
+
 __all__ = ["format_table"]
+
+
+def _is_seq(x: Any) -> bool:
+    # Lists, tuples and NumPy arrays of cells, but not a bare string (a sequence of characters).
+    return not isinstance(x, (str, bytes)) and hasattr(x, "__len__") and hasattr(x, "__iter__")
+
+
+def _is_iterable(x: Any) -> bool:
+    return not isinstance(x, (str, bytes)) and hasattr(x, "__iter__")
 
 
 def _cell(x: Any, floatfmt: str) -> str:
@@ -33,11 +44,22 @@ def format_table(rows: Sequence[Sequence[Any]], headers: Sequence[str], *, float
      1   0.5
     10  0.25
     """
+    where = "format_table"
+    if not _is_seq(headers) or not all(isinstance(h, str) for h in headers):
+        raise _fail(where, "headers", "a sequence of strings", headers)
+    if not _is_iterable(rows):
+        raise _fail(where, "rows", "a sequence of rows (each a sequence of cells)", rows)
+    rows = [list(row) if _is_iterable(row) else row for row in rows]
+    for i, row in enumerate(rows):
+        if not isinstance(row, list):
+            raise _fail(where, f"rows[{i}]", "a sequence of cells", row)
+    try:
+        format(1.0, floatfmt)
+    except (TypeError, ValueError):
+        raise _fail(where, "floatfmt", "a float format specification such as '.4g'", floatfmt) from None
     cells = [[_cell(x, floatfmt) for x in row] for row in rows]
     for i, row in enumerate(cells):
         if len(row) != len(headers):
-            from ._validation import ValidationError
-
             raise ValidationError(
                 f"format_table: `rows[{i}]` must have {len(headers)} entries (one per header); "
                 f"received {len(row)}."

@@ -20,6 +20,7 @@ from ._validation import (
     check_positive,
     check_positive_definite,
     check_shape,
+    describe,
 )
 
 __all__ = ["kl_normal", "kl_mvn", "kl_categorical", "entropy_normal", "entropy_mvn", "kl_monte_carlo"]
@@ -145,6 +146,7 @@ def kl_categorical(p: Any, q: Any, *, atol: float = 1e-9) -> float:
     cover2006elements
     """
     where = "kl_categorical"
+    atol = check_positive("atol", atol, allow_zero=True, where=where)
     p = check_finite("p", as_array("p", p, ndim=1, where=where), where=where)
     q = check_finite("q", check_shape("q", q, p.shape, where=where), where=where)
     for name, v in (("p", p), ("q", q)):
@@ -247,5 +249,7 @@ def kl_monte_carlo(log_p: Callable[[np.ndarray], np.ndarray], log_q: Callable[[n
     if r.shape != (n,):
         raise ValidationError(f"{where}: `log_q` and `log_p` must return arrays of shape ({n},); "
                               f"received shape {r.shape}.")
-    check_finite("log-ratio", r, where=where)
+    if not np.all(np.isfinite(r)):
+        raise ValidationError(f"{where}: `log_q` and `log_p` must be finite at the samples of q (their "
+                              f"difference is the log-ratio averaged); received log-ratios {describe(r)}.")
     return float(r.mean()), float(r.std(ddof=1) / np.sqrt(n))

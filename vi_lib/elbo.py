@@ -527,7 +527,11 @@ def elbo_decomposition_grid(log_joint: Callable[[np.ndarray], np.ndarray],
     Explained in Chapter: The ELBO, derived two ways and checked to machine precision
     (chapters/elbo.ipynb).
     """
-    where = "elbo_decomposition_grid"
+    return _elbo_decomposition_grid(log_joint, log_q, grid, "elbo_decomposition_grid")
+
+
+def _elbo_decomposition_grid(log_joint: Callable[[np.ndarray], np.ndarray], log_q: Callable[[np.ndarray], np.ndarray],
+                             grid: np.ndarray, where: str) -> tuple[float, float, float]:
     _check_callable("log_joint", log_joint, where)
     _check_callable("log_q", log_q, where)
     g, h = _check_grid(grid, where)
@@ -574,8 +578,14 @@ def elbo_gaussian_grid(q_mean: float, q_std: float, log_joint: Callable[[np.ndar
     Explained in Chapter: The ELBO, derived two ways and checked to machine precision
     (chapters/elbo.ipynb).
     """
-    q = GaussianQ(q_mean, q_std)
-    return elbo_decomposition_grid(log_joint, q.log_prob, grid)[0]
+    where = "elbo_gaussian_grid"
+    m = check_finite("q_mean", q_mean, where=where)
+    s = check_positive("q_std", q_std, where=where)
+    for name, v in (("q_mean", m), ("q_std", s)):
+        if np.ndim(v) != 0:
+            raise ValidationError(f"{where}: `{name}` must be a scalar; received {describe(v)}.")
+    q = GaussianQ(float(m), float(s))
+    return _elbo_decomposition_grid(log_joint, q.log_prob, grid, where)[0]
 
 
 def fit_gaussian_q(elbo_fn: Callable[[float, float], float], init_mean: float, init_std: float, *,
@@ -617,8 +627,21 @@ def fit_gaussian_q(elbo_fn: Callable[[float, float], float], init_mean: float, i
     _check_callable("elbo_fn", elbo_fn, where)
     m0 = check_finite("init_mean", init_mean, where=where)
     s0 = check_positive("init_std", init_std, where=where)
+    for name, v in (("init_mean", m0), ("init_std", s0)):
+        if np.ndim(v) != 0:
+            raise ValidationError(f"{where}: `{name}` must be a scalar; received {describe(v)}.")
     tol = check_positive("xatol", xatol, where=where)
-    res = minimize(lambda p: -float(elbo_fn(float(p[0]), float(np.exp(p[1])))),
+    n_calls = [0]
+
+    def objective(p: np.ndarray) -> float:
+        value = float(elbo_fn(float(p[0]), float(np.exp(p[1]))))
+        n_calls[0] += 1
+        if n_calls[0] == 1 and not np.isfinite(value):
+            raise ValidationError(f"{where}: `elbo_fn` must return a finite ELBO at the start "
+                                  f"(init_mean={float(m0)!r}, init_std={float(s0)!r}); returned {value!r}.")
+        return -value
+
+    res = minimize(objective,
                    x0=np.array([float(m0), np.log(s0)]), method="Nelder-Mead",
                    options={"xatol": tol, "fatol": 1e-13, "maxiter": 20000, "maxfev": 40000})
     if not res.success:

@@ -147,9 +147,9 @@ def _check_data(x: object, where: str) -> np.ndarray:
     return check_finite("x", arr, where=where)
 
 
-def _check_params(params: object, where: str) -> GaussianMixture1D:
+def _check_params(params: object, where: str, name: str = "params") -> GaussianMixture1D:
     if not isinstance(params, GaussianMixture1D):
-        raise ValidationError(f"{where}: `params` must be a GaussianMixture1D; received "
+        raise ValidationError(f"{where}: `{name}` must be a GaussianMixture1D; received "
                               f"{type(params).__name__}.")
     return params
 
@@ -514,7 +514,7 @@ def fit_em(x: np.ndarray, init: GaussianMixture1D, *, n_iter: int = 100, tol: fl
     """
     where = "fit_em"
     x = _check_data(x, where)
-    params = _check_params(init, where)
+    params = _check_params(init, where, "init")
     n_iter = check_int("n_iter", n_iter, minimum=1, where=where)
     tol = check_positive("tol", tol, allow_zero=True, where=where)
     floor = check_positive("variance_floor", variance_floor, where=where)

@@ -270,6 +270,9 @@ def grid_log_evidence(log_joint: Callable[[np.ndarray], np.ndarray], lower: floa
         if vals.shape != (idx.size,):
             raise ValidationError(f"{where}: `log_joint` must map shape {pts.shape} to ({idx.size},); "
                                   f"returned {describe(vals)}.")
+        if np.any(np.isnan(vals) | (vals == np.inf)):
+            raise ValidationError(f"{where}: `log_joint` must return finite values or -inf (NaN/+inf make the "
+                                  f"evidence meaningless); returned {describe(vals)}.")
         running = float(np.logaddexp(running, logsumexp(vals)))
     return running + d * float(np.log(h))
 
@@ -356,6 +359,8 @@ def naive_mc_log_evidence(log_likelihood: Callable[[np.ndarray], np.ndarray], pr
     lw = np.asarray(log_likelihood(z), dtype=float)
     if lw.shape != (z.shape[0],):
         raise ValidationError(f"{where}: `log_likelihood` must return shape ({z.shape[0]},); returned {describe(lw)}.")
+    if np.any(np.isnan(lw) | (lw == np.inf)):
+        raise ValidationError(f"{where}: `log_likelihood` must return finite values or -inf; returned {describe(lw)}.")
     return summarize_log_weights(lw)
 
 
@@ -382,7 +387,10 @@ def naive_mc_relative_variance(log_mean: Any, log_second_moment: Any) -> Any:
     -----
     Explained in Chapter: Bayes' rule and the evidence problem (chapters/bayes_evidence.ipynb).
     """
-    where = "naive_mc_relative_variance"
+    return _relative_variance(log_mean, log_second_moment, "naive_mc_relative_variance")
+
+
+def _relative_variance(log_mean: Any, log_second_moment: Any, where: str) -> Any:
     m = check_finite("log_mean", log_mean, where=where)
     s = check_finite("log_second_moment", log_second_moment, where=where)
     if m.shape != s.shape:
@@ -426,5 +434,5 @@ def mc_samples_needed(rel_tol: float, log_mean: Any, log_second_moment: Any) -> 
     owen2013monte
     """
     eps = check_positive("rel_tol", rel_tol, where="mc_samples_needed")
-    rv = naive_mc_relative_variance(log_mean, log_second_moment)
+    rv = _relative_variance(log_mean, log_second_moment, "mc_samples_needed")
     return rv / eps**2

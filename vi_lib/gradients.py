@@ -29,6 +29,7 @@ from ._validation import (
     check_positive_definite,
     check_same_shape,
     check_shape,
+    describe,
 )
 
 __all__ = [
@@ -665,7 +666,10 @@ def replicate_estimator(
                 f"with S >= 1; received shape {out.shape}."
             )
         reps.append(out.mean(axis=0))
-    arr = check_finite("estimator output", np.stack(reps), where=where)
+    arr = np.stack(reps)
+    if not np.all(np.isfinite(arr)):
+        raise ValidationError(f"{where}: `estimator(rng)` must return finite values; received replicate means "
+                              f"{describe(arr)}.")
     var = arr.var(axis=0, ddof=1)
     return EstimatorStats(arr.mean(axis=0), var, np.sqrt(var / n_replicates), n_replicates)
 

@@ -20,6 +20,7 @@ from ._validation import (
     check_positive,
     check_positive_definite,
     check_shape,
+    describe,
 )
 from .divergences import entropy_normal, kl_mvn
 
@@ -62,6 +63,13 @@ def _check_mixture(weights: Any, means: Any, stds: Any, where: str) -> tuple[np.
     m = check_finite("means", check_shape("means", means, w.shape, where=where), where=where)
     s = np.asarray(check_positive("stds", check_shape("stds", stds, w.shape, where=where), where=where))
     return w, m, s
+
+
+def _scalar(name: str, value: Any, where: str, *, positive: bool = False) -> float:
+    arr = check_positive(name, value, where=where) if positive else check_finite(name, value, where=where)
+    if np.ndim(arr) != 0:
+        raise ValidationError(f"{where}: `{name}` must be a scalar; received {describe(arr)}.")
+    return float(arr)
 
 
 def _log_pdf_and_dlog(x: np.ndarray, w: np.ndarray, m: np.ndarray, s: np.ndarray) -> tuple[np.ndarray, ...]:
@@ -179,8 +187,8 @@ def reverse_kl_to_mixture(mean: float, std: float, weights: Any, means: Any, std
     """
     where = "reverse_kl_to_mixture"
     w, m, s = _check_mixture(weights, means, stds, where)
-    mean = float(check_finite("mean", mean, where=where))
-    std = check_positive("std", std, where=where)
+    mean = _scalar("mean", mean, where)
+    std = _scalar("std", std, where, positive=True)
     n_panels = check_int("n_panels", n_panels, minimum=2, where=where)
     t, wt = _gl(n_panels)
     lp, _ = _log_pdf_and_dlog(mean + std * t, w, m, s)
@@ -210,8 +218,8 @@ def reverse_kl_gradient(mean: float, std: float, weights: Any, means: Any, stds:
     """
     where = "reverse_kl_gradient"
     w, m, s = _check_mixture(weights, means, stds, where)
-    mean = float(check_finite("mean", mean, where=where))
-    std = check_positive("std", std, where=where)
+    mean = _scalar("mean", mean, where)
+    std = _scalar("std", std, where, positive=True)
     n_panels = check_int("n_panels", n_panels, minimum=2, where=where)
     t, wt = _gl(n_panels)
     _, dlog = _log_pdf_and_dlog(mean + std * t, w, m, s)
@@ -239,8 +247,8 @@ def reverse_kl_hessian(mean: float, std: float, weights: Any, means: Any, stds: 
     """
     where = "reverse_kl_hessian"
     _check_mixture(weights, means, stds, where)
-    mean = float(check_finite("mean", mean, where=where))
-    std = check_positive("std", std, where=where)
+    mean = _scalar("mean", mean, where)
+    std = _scalar("std", std, where, positive=True)
     step = check_positive("step", step, where=where)
     h = np.zeros((2, 2))
     for i, e in enumerate(np.eye(2) * step):
@@ -283,8 +291,8 @@ def fit_reverse_kl_gaussian(weights: Any, means: Any, stds: Any, init_mean: floa
     """
     where = "fit_reverse_kl_gaussian"
     w, m, s = _check_mixture(weights, means, stds, where)
-    init_mean = float(check_finite("init_mean", init_mean, where=where))
-    init_std = check_positive("init_std", init_std, where=where)
+    init_mean = _scalar("init_mean", init_mean, where)
+    init_std = _scalar("init_std", init_std, where, positive=True)
     n_panels = check_int("n_panels", n_panels, minimum=2, where=where)
     gtol = check_positive("gtol", gtol, where=where)
 
@@ -334,8 +342,8 @@ def reverse_kl_stationary_point(weights: Any, means: Any, stds: Any, init_mean: 
     """
     where = "reverse_kl_stationary_point"
     w, m, s = _check_mixture(weights, means, stds, where)
-    init_mean = float(check_finite("init_mean", init_mean, where=where))
-    init_std = check_positive("init_std", init_std, where=where)
+    init_mean = _scalar("init_mean", init_mean, where)
+    init_std = _scalar("init_std", init_std, where, positive=True)
     n_panels = check_int("n_panels", n_panels, minimum=2, where=where)
 
     def grad(th: np.ndarray) -> np.ndarray:
@@ -371,8 +379,8 @@ def kl_integrands(x: Any, weights: Any, means: Any, stds: Any, q_mean: float, q_
     where = "kl_integrands"
     w, m, s = _check_mixture(weights, means, stds, where)
     x = check_finite("x", x, where=where)
-    q_mean = float(check_finite("q_mean", q_mean, where=where))
-    q_std = check_positive("q_std", q_std, where=where)
+    q_mean = _scalar("q_mean", q_mean, where)
+    q_std = _scalar("q_std", q_std, where, positive=True)
     lp, _ = _log_pdf_and_dlog(x, w, m, s)
     lq = -0.5 * ((x - q_mean) / q_std) ** 2 - np.log(q_std) - 0.5 * np.log(2.0 * np.pi)
     return np.exp(lp) * (lp - lq), np.exp(lq) * (lq - lp)

@@ -25,6 +25,7 @@ from ._validation import (
     check_positive,
     check_probability,
     check_shape,
+    describe,
 )
 from .gradients import _check_rng
 
@@ -534,7 +535,15 @@ def reference_posterior(
     """
     where = "reference_posterior"
     rng = _check_rng(rng, where)
+    if not isinstance(model, BayesianLogisticRegression):
+        raise ValidationError(
+            f"{where}: `model` must be a BayesianLogisticRegression; received {type(model).__name__}."
+        )
     n_chains = check_int("n_chains", n_chains, minimum=2, where=where)
+    n_draws = check_int("n_draws", n_draws, minimum=1, where=where)
+    n_warmup = check_int("n_warmup", n_warmup, minimum=0, where=where)
+    step_size = check_positive("step_size", step_size, where=where)
+    n_leapfrog = check_int("n_leapfrog", n_leapfrog, minimum=1, where=where)
     mode, cov = laplace_approximation(model)
     L = np.linalg.cholesky(cov)
     init = mode + 2.0 * rng.standard_normal((n_chains, model.dim)) @ L.T
@@ -576,7 +585,10 @@ def predictive_probability(X: Any, samples: Any) -> np.ndarray:
     Explained in Chapter: Black-box VI: score-function and reparameterization gradients
     (chapters/bbvi_gradients.ipynb).
     """
-    where = "predictive_probability"
+    return _predictive_probability(X, samples, "predictive_probability")
+
+
+def _predictive_probability(X: Any, samples: Any, where: str) -> np.ndarray:
     X = check_finite("X", as_array("X", X, ndim=2, where=where), where=where)
     samples = check_finite(
         "samples", check_shape("samples", samples, (None, X.shape[1]), where=where), where=where
@@ -606,6 +618,9 @@ def predictive_accuracy(X: Any, y: Any, samples: Any) -> float:
     Explained in Chapter: Black-box VI: score-function and reparameterization gradients
     (chapters/bbvi_gradients.ipynb).
     """
-    p = predictive_probability(X, samples)
-    y = check_shape("y", y, (p.size,), where="predictive_accuracy")
+    where = "predictive_accuracy"
+    p = _predictive_probability(X, samples, where)
+    y = check_shape("y", y, (p.size,), where=where)
+    if not np.all((y == 0) | (y == 1)):
+        raise ValidationError(f"{where}: `y` must hold labels 0 or 1; received {describe(y)}.")
     return float(np.mean((p > 0.5) == (y == 1)))

@@ -16,7 +16,14 @@ import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.patches import Ellipse
 
-from ._validation import ValidationError, check_finite, check_positive, check_positive_definite, check_shape
+from ._validation import (
+    ValidationError,
+    check_finite,
+    check_positive,
+    check_positive_definite,
+    check_shape,
+    describe,
+)
 
 __all__ = ["COLORS", "BOOK_STYLE", "use_book_style", "new_axes", "gaussian_ellipse", "image_grid"]
 
@@ -63,10 +70,16 @@ def use_book_style() -> None:
 
 def new_axes(ax: Axes | None = None, **subplot_kw: Any) -> Axes:
     """Return ``ax`` if given, else the axes of a new figure in the book's style."""
+    _check_ax(ax, "new_axes")
     if ax is not None:
         return ax
     _, ax = plt.subplots(**subplot_kw)
     return ax
+
+
+def _check_ax(ax: Any, where: str) -> None:
+    if ax is not None and not isinstance(ax, Axes):
+        raise ValidationError(f"{where}: `ax` must be a matplotlib Axes or None; received {describe(ax)}.")
 
 
 def gaussian_ellipse(mean: Any, cov: Any, *, n_std: float = 2.0, ax: Axes | None = None,
@@ -77,10 +90,11 @@ def gaussian_ellipse(mean: Any, cov: Any, *, n_std: float = 2.0, ax: Axes | None
     square roots of the eigenvalues. Extra keyword arguments go to
     :class:`matplotlib.patches.Ellipse` (e.g. ``edgecolor``, ``label``, ``linestyle``).
     """
-    mean = check_shape("mean", mean, (2,), where="gaussian_ellipse")
+    mean = check_finite("mean", check_shape("mean", mean, (2,), where="gaussian_ellipse"), where="gaussian_ellipse")
     cov = check_positive_definite("cov", check_shape("cov", cov, (2, 2), where="gaussian_ellipse"),
                                   where="gaussian_ellipse")
     n_std = check_positive("n_std", n_std, where="gaussian_ellipse")
+    _check_ax(ax, "gaussian_ellipse")
     ax = new_axes(ax)
     evals, evecs = np.linalg.eigh(cov)
     angle = float(np.degrees(np.arctan2(evecs[1, -1], evecs[0, -1])))
@@ -127,10 +141,11 @@ def image_grid(images: Any, image_shape: tuple[int, int], *, vmin: float = 0.0, 
     arr = check_finite("images", images, where=where)
     try:
         h, w = (int(v) for v in image_shape)
+        integral = all(float(v) == int(v) for v in image_shape)
     except (TypeError, ValueError):
         raise ValidationError(f"{where}: `image_shape` must be a pair of positive integers (H, W); "
                               f"received {image_shape!r}.") from None
-    if h < 1 or w < 1:
+    if h < 1 or w < 1 or not integral:
         raise ValidationError(f"{where}: `image_shape` must be a pair of positive integers (H, W); "
                               f"received {image_shape!r}.")
     if arr.ndim == 3 and arr.shape[2] == h * w:
@@ -142,6 +157,7 @@ def image_grid(images: Any, image_shape: tuple[int, int], *, vmin: float = 0.0, 
         raise ValidationError(f"{where}: `vmax` must be greater than `vmin`; received vmin={vmin}, vmax={vmax}.")
     if isinstance(pad, bool) or not isinstance(pad, (int, np.integer)) or pad < 0:
         raise ValidationError(f"{where}: `pad` must be a non-negative integer; received {pad!r}.")
+    _check_ax(ax, where)
     rows, cols = arr.shape[:2]
     for name, labels, n, unit in (("row_labels", row_labels, rows, "row"), ("col_labels", col_labels, cols, "column")):
         if labels is not None and len(labels) != n:

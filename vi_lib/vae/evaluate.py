@@ -11,7 +11,7 @@ import numpy as np
 import torch
 
 from .._validation import ValidationError, check_int, check_positive
-from .model import VAE, binomial_log_prob, gaussian_kl_standard
+from .model import VAE, _binomial_log_prob, _check_data, _gaussian_kl_standard
 
 __all__ = ["iwae_bound", "kl_per_dimension", "active_units"]
 
@@ -19,11 +19,9 @@ _LOG2PI = math.log(2 * math.pi)
 
 
 def _check(model: VAE, x: torch.Tensor, where: str) -> None:
-    if not isinstance(model, VAE):
-        raise ValidationError(f"{where}: `model` must be a VAE; received {type(model).__name__}.")
-    if not isinstance(x, torch.Tensor) or x.ndim != 2 or x.shape[1] != model.data_dim:
-        shape = tuple(x.shape) if isinstance(x, torch.Tensor) else type(x).__name__
-        raise ValidationError(f"{where}: `x` must be a tensor of shape (*, {model.data_dim}); received {shape}.")
+    _check_data(model, x, where)
+    if x.shape[0] < 1:
+        raise ValidationError(f"{where}: `x` must hold at least 1 image; received shape {tuple(x.shape)}.")
 
 
 @torch.no_grad()
@@ -79,7 +77,7 @@ def iwae_bound(model: VAE, x: torch.Tensor, k: int, *, seed: int = 0, chunk: int
         z = mu + std * eps
         log_q = (-0.5 * (eps.pow(2) + logvar + _LOG2PI)).sum(-1)
         log_prior = (-0.5 * (z.pow(2) + _LOG2PI)).sum(-1)
-        log_lik = binomial_log_prob(x.expand(m, *x.shape), model.decode(z), model.total_count)
+        log_lik = _binomial_log_prob(x.expand(m, *x.shape), model.decode(z), model.total_count)
         logw_parts.append((log_lik + log_prior - log_q).double())
     logw = torch.cat(logw_parts, 0)
     return (torch.logsumexp(logw, 0) - math.log(k)).cpu().numpy()
@@ -105,7 +103,7 @@ def kl_per_dimension(model: VAE, x: torch.Tensor) -> np.ndarray:
     """
     _check(model, x, "kl_per_dimension")
     mu, logvar = model.encode(x.float())
-    return gaussian_kl_standard(mu.double(), logvar.double()).mean(0).cpu().numpy()
+    return _gaussian_kl_standard(mu.double(), logvar.double()).mean(0).cpu().numpy()
 
 
 @torch.no_grad()

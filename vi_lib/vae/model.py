@@ -11,9 +11,43 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
-from .._validation import ValidationError, check_int, check_positive
+from .._validation import ValidationError, check_int, check_positive, describe
 
 __all__ = ["VAE", "gaussian_kl_standard", "binomial_log_prob", "elbo_terms", "elbo"]
+
+
+def _check_tensor(name: str, value: object, where: str) -> torch.Tensor:
+    """``value`` must be a torch tensor with finite entries (one device sync: boundary checks only)."""
+    if not isinstance(value, torch.Tensor):
+        raise ValidationError(f"{where}: `{name}` must be a torch tensor; received {describe(value)}.")
+    if not bool(torch.isfinite(value).all()):
+        raise ValidationError(f"{where}: `{name}` must be finite (no NaN or infinity); received {describe(value)}.")
+    return value
+
+
+def _check_counts(name: str, x: object, total_count: int, where: str) -> torch.Tensor:
+    """``x`` must be a finite tensor of counts in ``0..total_count``."""
+    x = _check_tensor(name, x, where)
+    if x.numel() and not bool(((x >= 0) & (x <= total_count)).all()):
+        raise ValidationError(f"{where}: `{name}` must hold counts in 0..{total_count}; received values from "
+                              f"{float(x.min()):.4g} to {float(x.max()):.4g}.")
+    return x
+
+
+def _check_data(model: object, x: object, where: str) -> torch.Tensor:
+    """``model`` must be a VAE and ``x`` a finite (n, data_dim) tensor of its counts."""
+    if not isinstance(model, VAE):
+        raise ValidationError(f"{where}: `model` must be a VAE; received {type(model).__name__}.")
+    if not isinstance(x, torch.Tensor) or x.ndim != 2 or x.shape[1] != model.data_dim:
+        shape = tuple(x.shape) if isinstance(x, torch.Tensor) else describe(x)
+        raise ValidationError(f"{where}: `x` must be a tensor of shape (*, {model.data_dim}); received {shape}.")
+    return _check_counts("x", x, model.total_count, where)
+
+
+def _check_generator(generator: object, where: str) -> None:
+    if generator is not None and not isinstance(generator, torch.Generator):
+        raise ValidationError(f"{where}: `generator` must be a torch.Generator or None; received "
+                              f"{describe(generator)}.")
 
 
 def gaussian_kl_standard(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
@@ -50,6 +84,13 @@ def gaussian_kl_standard(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor
     if mu.shape != logvar.shape:
         raise ValidationError("gaussian_kl_standard: `logvar` must be of the same shape as `mu` "
                               f"{tuple(mu.shape)}; received shape {tuple(logvar.shape)}.")
+    _check_tensor("mu", mu, "gaussian_kl_standard")
+    _check_tensor("logvar", logvar, "gaussian_kl_standard")
+    return _gaussian_kl_standard(mu, logvar)
+
+
+def _gaussian_kl_standard(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
+    # Unchecked core, for the training loop (no device sync, CUDA-graph safe).
     return 0.5 * (mu.pow(2) + logvar.exp() - 1.0 - logvar)
 
 
@@ -80,10 +121,18 @@ def binomial_log_prob(x: torch.Tensor, logits: torch.Tensor, total_count: int) -
 
     Explained in Chapter: A variational autoencoder (chapters/vae.ipynb).
     """
-    n = check_int("total_count", total_count, minimum=1, where="binomial_log_prob")
+    where = "binomial_log_prob"
+    n = check_int("total_count", total_count, minimum=1, where=where)
+    x = _check_counts("x", x, n, where)
+    logits = _check_tensor("logits", logits, where)
     if x.shape[-1] != logits.shape[-1]:
         raise ValidationError(f"binomial_log_prob: `logits` must have {x.shape[-1]} pixels in its last axis; "
                               f"received shape {tuple(logits.shape)}.")
+    return _binomial_log_prob(x, logits, n)
+
+
+def _binomial_log_prob(x: torch.Tensor, logits: torch.Tensor, n: int) -> torch.Tensor:
+    # Unchecked core, for the training loop and the IWAE bound (no device sync, CUDA-graph safe).
     log_choose = (math.lgamma(n + 1) - torch.lgamma(x + 1) - torch.lgamma(n - x + 1)) if n > 1 else 0.0
     # x log sigma(l) + (n - x) log sigma(-l) = x l - n softplus(l): one transcendental per pixel.
     ll = x * logits - n * nn.functional.softplus(logits)
@@ -184,17 +233,31 @@ def elbo_terms(model: VAE, x: torch.Tensor, eps: torch.Tensor | None = None,
 
     Explained in Chapter: A variational autoencoder (chapters/vae.ipynb).
     """
+    where = "elbo_terms"
     if not isinstance(model, VAE):
         raise ValidationError(f"elbo_terms: `model` must be a VAE; received {type(model).__name__}.")
-    if x.ndim != 2 or x.shape[1] != model.data_dim:
-        raise ValidationError(f"elbo_terms: `x` must be of shape (*, {model.data_dim}); "
-                              f"received shape {tuple(x.shape)}.")
+    if not isinstance(x, torch.Tensor) or x.ndim != 2 or x.shape[1] != model.data_dim:
+        shape = tuple(x.shape) if isinstance(x, torch.Tensor) else describe(x)
+        raise ValidationError(f"elbo_terms: `x` must be of shape (*, {model.data_dim}); received shape {shape}.")
+    _check_counts("x", x, model.total_count, where)
+    if eps is not None:
+        _check_tensor("eps", eps, where)
+        if tuple(eps.shape) != (x.shape[0], model.latent_dim):
+            raise ValidationError(f"{where}: `eps` must be of shape ({x.shape[0]}, {model.latent_dim}); "
+                                  f"received shape {tuple(eps.shape)}.")
+    _check_generator(generator, where)
+    return _elbo_terms(model, x, eps, generator)
+
+
+def _elbo_terms(model: VAE, x: torch.Tensor, eps: torch.Tensor | None = None,
+                generator: torch.Generator | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    # Unchecked core of elbo_terms, for the training loop (no device sync, CUDA-graph safe).
     mu, logvar = model.encode(x)
     if eps is None:
         eps = torch.randn(mu.shape, generator=generator, device=mu.device, dtype=mu.dtype)
     z = mu + torch.exp(0.5 * logvar) * eps
-    rec = binomial_log_prob(x, model.decode(z), model.total_count)
-    return rec, gaussian_kl_standard(mu, logvar)
+    rec = _binomial_log_prob(x, model.decode(z), model.total_count)
+    return rec, _gaussian_kl_standard(mu, logvar)
 
 
 def elbo(model: VAE, x: torch.Tensor, *, beta: float = 1.0, generator: torch.Generator | None = None) -> torch.Tensor:
@@ -225,5 +288,7 @@ def elbo(model: VAE, x: torch.Tensor, *, beta: float = 1.0, generator: torch.Gen
     Explained in Chapter: A variational autoencoder (chapters/vae.ipynb).
     """
     beta = check_positive("beta", beta, allow_zero=True, where="elbo")
-    rec, kl = elbo_terms(model, x, generator=generator)
+    _check_data(model, x, "elbo")
+    _check_generator(generator, "elbo")
+    rec, kl = _elbo_terms(model, x, generator=generator)
     return rec - beta * kl.sum(-1)

@@ -13,7 +13,7 @@ import torch
 
 from .._validation import ValidationError, check_int, check_positive
 from .checkpoint import load_checkpoint, save_checkpoint
-from .model import VAE, elbo_terms
+from .model import VAE, _check_counts, _check_data, _elbo_terms
 
 __all__ = ["TrainHistory", "train_vae", "evaluate_elbo", "kl_weight", "resolve_device"]
 
@@ -65,11 +65,12 @@ def evaluate_elbo(model: VAE, x: torch.Tensor, *, seed: int = 0, batch_size: int
     """
     if not isinstance(x, torch.Tensor):
         raise ValidationError(f"evaluate_elbo: `x` must be a torch tensor; received {type(x).__name__}.")
+    _check_data(model, x, "evaluate_elbo")
     check_int("batch_size", batch_size, minimum=1, where="evaluate_elbo")
     gen = torch.Generator(device=x.device).manual_seed(check_int("seed", seed, minimum=0, where="evaluate_elbo"))
     total = 0.0
     for i in range(0, x.shape[0], batch_size):
-        rec, kl = elbo_terms(model, x[i:i + batch_size], generator=gen)
+        rec, kl = _elbo_terms(model, x[i:i + batch_size], generator=gen)
         total += float((rec - kl.sum(-1)).double().sum())
     return total / x.shape[0]
 
@@ -101,14 +102,14 @@ def _cuda_graph_step(model: VAE, opt: torch.optim.Optimizer, batch_size: int, da
     with torch.cuda.stream(s):
         for _ in range(3):
             opt.zero_grad(set_to_none=True)
-            rec, kl = elbo_terms(model, static_x)
+            rec, kl = _elbo_terms(model, static_x)
             (-(rec - static_beta * kl.sum(-1)).mean()).backward()
             opt.step()
     torch.cuda.current_stream().wait_stream(s)
     graph = torch.cuda.CUDAGraph()
     opt.zero_grad(set_to_none=True)
     with torch.cuda.graph(graph):
-        rec, kl = elbo_terms(model, static_x)
+        rec, kl = _elbo_terms(model, static_x)
         kl_sum = kl.sum(-1)
         static_loss = -(rec - static_beta * kl_sum).mean()
         static_elbo = (rec - kl_sum).detach().mean()
@@ -194,6 +195,7 @@ def train_vae(model: VAE, x_train: torch.Tensor, x_val: torch.Tensor | None = No
             shape = tuple(arr.shape) if isinstance(arr, torch.Tensor) else type(arr).__name__
             raise ValidationError(f"{where}: `{name}` must be a tensor of shape (*, {model.data_dim}); "
                                   f"received {shape}.")
+        _check_counts(name, arr, model.total_count, where)
     if x_train.shape[0] < batch_size:
         raise ValidationError(f"{where}: `batch_size` must be at most the number of training images "
                               f"{x_train.shape[0]}; received {batch_size}.")
@@ -245,7 +247,7 @@ def train_vae(model: VAE, x_train: torch.Tensor, x_val: torch.Tensor | None = No
                 total += static_elbo.double()
                 continue
             opt.zero_grad(set_to_none=True)
-            rec, kl = elbo_terms(model, xb, generator=gen)
+            rec, kl = _elbo_terms(model, xb, generator=gen)
             loss = -(rec - beta * kl.sum(-1)).mean()
             loss.backward()
             opt.step()
