@@ -116,8 +116,10 @@ def test_resolve_device_auto(monkeypatch):
 def test_cli_runs_and_resumes(tmp_path, capsys):
     args = ["--epochs", "1", "--latent-dim", "2", "--hidden", "16", "--iwae-k", "5", "--device", "cpu",
             "--checkpoint-dir", str(tmp_path), "--no-progress", "--threads", "1"]
-    assert main(args) == 0
-    out1 = json.loads(capsys.readouterr().out)
+    assert main(args + ["--resume"]) == 0  # nothing to resume yet: said, then trained from scratch
+    captured = capsys.readouterr()
+    assert f"--resume given but {tmp_path / 'last.pt'} does not exist; training from scratch" in captured.err
+    out1 = json.loads(captured.out)
     assert out1["epochs"] == 1 and out1["test_iwae_5"] >= out1["test_elbo"] - 5.0
     assert (tmp_path / "last.pt").is_file()
     # Mark the saved history: a real resume keeps it, a silent restart from scratch would overwrite it.
@@ -125,13 +127,19 @@ def test_cli_runs_and_resumes(tmp_path, capsys):
     state["history"]["val_elbo"][0] = 123.0
     save_checkpoint(tmp_path / "last.pt", {k: v for k, v in state.items() if k != "format"})
     assert main(args[:1] + ["2"] + args[2:] + ["--resume"]) == 0
-    out2 = json.loads(capsys.readouterr().out)
+    captured = capsys.readouterr()
+    assert f"vi-vae: resuming from {tmp_path / 'last.pt'}" in captured.err
+    out2 = json.loads(captured.out)
     assert out2["epochs"] == 2 and np.isfinite(out2["test_iwae_5"])
     resumed = load_checkpoint(tmp_path / "last.pt")
     assert resumed["epoch"] == 2 and resumed["history"]["val_elbo"][0] == 123.0
     assert len(resumed["history"]["val_elbo"]) == 2
     assert main(args[:1] + ["3"] + args[2:] + ["--resume", "--lr", "0.01"]) == 2
     assert "the training settings must match the checkpoint's" in capsys.readouterr().err
+    # Without --resume an existing checkpoint is overwritten: said before training starts.
+    assert main(args) == 0
+    assert f"{tmp_path / 'last.pt'} exists and will be overwritten" in capsys.readouterr().err
+    assert load_checkpoint(tmp_path / "last.pt")["epoch"] == 1
     (tmp_path / "last.pt").write_bytes(b"not a checkpoint")
     assert main(args[:1] + ["3"] + args[2:] + ["--resume"]) == 2
     assert "is corrupt or not a safe vi_lib checkpoint" in capsys.readouterr().err

@@ -9,6 +9,7 @@ import argparse
 import json
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -50,7 +51,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--checkpoint-dir", default="vae-checkpoints",
                    help="folder for last.pt, written after every epoch (default: %(default)s)")
     p.add_argument("--resume", action="store_true",
-                   help="continue from CHECKPOINT_DIR/last.pt if it exists (same settings required)")
+                   help="continue from CHECKPOINT_DIR/last.pt (same settings required); without it, an existing "
+                   "last.pt is overwritten. Either way, what happens is printed before training")
     p.add_argument("--iwae-k", type=int, default=1000,
                    help="importance samples for the final test log-likelihood bound (default: %(default)s)")
     p.add_argument("--data-dir", default=None,
@@ -76,6 +78,17 @@ def _load(args: argparse.Namespace) -> tuple[np.ndarray, np.ndarray, np.ndarray,
     return x_tr[:-n_val], x_tr[-n_val:], x_te, 1
 
 
+def _announce_checkpoint(ckpt: Path, resume: bool) -> None:
+    """Say on stderr what happens to an existing (or missing) checkpoint, so neither is silent."""
+    if resume and ckpt.exists():
+        print(f"vi-vae: resuming from {ckpt}", file=sys.stderr)
+    elif resume:
+        print(f"vi-vae: --resume given but {ckpt} does not exist; training from scratch", file=sys.stderr)
+    elif ckpt.exists():
+        print(f"vi-vae: {ckpt} exists and will be overwritten after the first epoch (add --resume to continue "
+              "it instead)", file=sys.stderr)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the trainer; returns the process exit status."""
     args = build_parser().parse_args(argv)
@@ -86,6 +99,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             torch.set_num_threads(args.threads)
         device = resolve_device(args.device)
         x_tr, x_va, x_te, n = _load(args)
+        _announce_checkpoint(Path(args.checkpoint_dir) / "last.pt", args.resume)
         torch.manual_seed(args.seed)
         model = VAE(x_tr.shape[1], args.latent_dim, hidden=args.hidden, total_count=n).to(device)
         t = {k: torch.as_tensor(v, dtype=torch.float32, device=device) for k, v in
