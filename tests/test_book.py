@@ -153,13 +153,18 @@ async () => {
     const i = text.indexOf(pat);
     if (i >= 0) out.rawTex.push(text.slice(Math.max(0, i - 60), i + 60));
   }
-  // A display equation wider than the text column is cut off or needs sideways scrolling.
+  // A display equation wider than the text column is cut off or needs sideways scrolling: either the
+  // formula itself is wider than the column, or the formula with its equation number overflows its
+  // container (which then shows a scroll bar).
   document.querySelectorAll('mjx-container[display="true"]').forEach(e => {
     const m = e.querySelector('mjx-math');
     const box = e.closest('.math') || e.parentElement;
-    if (m && box && m.getBoundingClientRect().width > box.clientWidth + 1) {
+    if (!m || !box) return;
+    const width = Math.max(m.getBoundingClientRect().width, e.scrollWidth);
+    const room = Math.min(box.clientWidth, e.clientWidth);
+    if (width > room + 1) {
       const item = MathJax.startup.document.getMathItemsWithin(e)[0];
-      out.wideMath.push(Math.round(m.getBoundingClientRect().width) + 'px > ' + box.clientWidth + 'px: '
+      out.wideMath.push(Math.round(width) + 'px > ' + room + 'px: '
                         + (item ? item.math : e.textContent).trim().slice(0, 100));
     }
   });
