@@ -90,6 +90,14 @@ def test_samples_needed_formula():
     np.testing.assert_allclose(vec, [400.0, 100.0])
 
 
+def test_effective_sample_size_of_the_weights():
+    # Kish's ESS (sum w)^2 / sum w^2: N for equal weights, 1 when one weight dominates.
+    assert summarize_log_weights(np.zeros(7)).ess == pytest.approx(7.0)
+    assert summarize_log_weights(np.array([0.0, -800.0, -900.0])).ess == pytest.approx(1.0)
+    w = np.array([1.0, 1.0, 0.5, 0.1])
+    assert summarize_log_weights(np.log(w) - 40.0).ess == pytest.approx(w.sum() ** 2 / (w**2).sum())
+
+
 def test_summarize_log_weights_is_shift_invariant():
     lw = np.array([-1000.0, -1001.0, -1002.5, -np.inf])
     a, b = summarize_log_weights(lw), summarize_log_weights(lw + 900.0)

@@ -87,6 +87,26 @@ def test_hmc_on_a_one_coordinate_model_matches_quadrature():
     assert 0.6 < ref.acceptance_rate <= 1.0
 
 
+def test_hmc_metropolis_step_keeps_the_posterior_with_a_coarse_integrator():
+    """With 3 long leapfrog steps many proposals are wrong; only the accept/reject step keeps the target."""
+    rng = np.random.default_rng(2)
+    X = np.ones((15, 1))
+    y = (rng.uniform(size=15) < 0.7).astype(float)
+    m = BayesianLogisticRegression(X, y, prior_std=2.0)
+    grid = np.linspace(-6, 8, 20001)
+    lp = m.log_joint(grid[:, None])
+    w = np.exp(lp - lp.max())
+    w /= w.sum()
+    mean_q = np.sum(w * grid)
+    std_q = np.sqrt(np.sum(w * (grid - mean_q) ** 2))
+    draws, acceptance = hmc_sample(m, np.zeros((4, 1)), n_draws=3000, n_warmup=100, step_size=1.0, n_leapfrog=3,
+                                   rng=np.random.default_rng(1))
+    assert 0.3 < acceptance < 0.9  # many rejections: the test exercises the Metropolis step
+    # without the accept/reject step the spread is about 4x too wide; 0.05 is about five standard errors
+    assert abs(draws.std() / std_q - 1) < 0.05
+    assert abs(draws.mean() - mean_q) < 0.1 * std_q
+
+
 def test_rhat_and_ess_on_known_chains():
     rng = np.random.default_rng(0)
     iid = rng.standard_normal((4, 2000, 2))
@@ -101,9 +121,20 @@ def test_rhat_and_ess_on_known_chains():
     ess_ar = effective_sample_size(ar)[0]
     expected = 16000 * 0.1 / 1.9
     assert 0.6 * expected < ess_ar < 1.5 * expected
-    # chains stuck in different places are flagged
+    # chains stuck in different places are flagged: the 8 half-chains of unit-variance noise have means
+    # 0, 0, 1, 1, 2, 2, 3, 3 (sample variance 10/7), so R-hat ~ sqrt(1 + 10/7) = 1.558
     shifted = iid + np.arange(4)[:, None, None]
-    assert np.all(split_rhat(shifted) > 1.5)
+    np.testing.assert_allclose(split_rhat(shifted), np.sqrt(1 + 10 / 7), atol=0.03)
+
+
+def test_split_rhat_follows_the_bda3_formula():
+    # Two chains of 4 split into four halves of n = 2 (Gelman et al., BDA3, section 11.4).
+    chains = np.array([[0.0, 1.0, 2.0, 3.0], [1.0, 2.0, 5.0, 4.0]])
+    halves = np.array([[0.0, 1.0], [2.0, 3.0], [1.0, 2.0], [5.0, 4.0]])
+    within = halves.var(axis=1, ddof=1).mean()
+    between_over_n = halves.mean(axis=1).var(ddof=1)
+    expected = np.sqrt(((2 - 1) / 2 * within + between_over_n) / within)
+    assert split_rhat(chains)[0] == pytest.approx(expected, rel=1e-12)
 
 
 def test_breast_cancer_split_is_standardised():

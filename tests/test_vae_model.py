@@ -62,6 +62,11 @@ def test_binomial_log_prob_matches_scipy_and_normalises():
 
 
 def test_bce_level_mass_is_not_one():
+    # reference: exp(-BCE) from torch, summed over the 17 grey levels k / 16
+    levels = torch.arange(17, dtype=torch.float64) / 16
+    bce = torch.nn.functional.binary_cross_entropy(torch.full((17,), 0.3, dtype=torch.float64), levels,
+                                                   reduction="none")
+    assert bce_level_mass(0.3) == pytest.approx(float(torch.exp(-bce).sum()), rel=1e-12)
     assert abs(bce_level_mass(0.3) - 1.0) > 0.5
     with pytest.raises(ValidationError, match="bce_level_mass: `p` must be a probability in the open interval"):
         bce_level_mass(1.0)
@@ -79,15 +84,30 @@ def test_vae_validation():
         elbo_terms(torch.nn.Linear(2, 2), torch.zeros(3, 4))
 
 
+def _vae_1d() -> VAE:
+    """A VAE with one latent whose q(z | x) is clearly not the prior, so the KL and log-det terms matter."""
+    torch.manual_seed(0)
+    m = VAE(3, 1, hidden=(6,), total_count=2).double()
+    with torch.no_grad():
+        m.encoder[-1].bias[:] = torch.tensor([0.7, -1.5], dtype=torch.float64)  # mean 0.7, log-variance -1.5
+    return m
+
+
 def test_elbo_decomposition_and_reparameterization():
     torch.manual_seed(0)
     m = VAE(4, 2, hidden=(8,), total_count=3).double()
-    x = torch.tensor([[0.0, 1.0, 2.0, 3.0]], dtype=torch.float64)
-    eps = torch.zeros(1, 2, dtype=torch.float64)
+    x = torch.tensor([[0.0, 1.0, 2.0, 3.0], [3.0, 3.0, 1.0, 0.0]], dtype=torch.float64)
+    eps = torch.tensor([[0.8, -1.3], [-0.4, 2.1]], dtype=torch.float64)
     rec, kl = elbo_terms(m, x, eps=eps)
     mu, logvar = m.encode(x)
-    assert torch.allclose(rec, binomial_log_prob(x, m.decode(mu), 3))
-    assert kl.shape == (1, 2)
+    # z = mu + sigma * eps with sigma = exp(logvar / 2)
+    torch.testing.assert_close(rec, binomial_log_prob(x, m.decode(mu + torch.exp(0.5 * logvar) * eps), 3))
+    torch.testing.assert_close(kl, gaussian_kl_standard(mu, logvar))
+    # elbo() = rec - beta * KL with the same noise, for the ELBO and for annealed weights
+    for beta in (0.0, 0.3, 1.0):
+        r, k = elbo_terms(m, x, generator=torch.Generator().manual_seed(5))
+        torch.testing.assert_close(elbo(m, x, beta=beta, generator=torch.Generator().manual_seed(5)),
+                                   r - beta * k.sum(-1))
     # gradients flow to the encoder through z = mu + sigma * eps
     (rec - kl.sum()).sum().backward()
     assert m.encoder[0].weight.grad is not None and m.encoder[0].weight.grad.abs().sum() > 0
@@ -109,6 +129,40 @@ def test_iwae_increases_with_k_and_k1_is_elbo():
         iwae_bound(m, x[:, :3], 2)
 
 
+def test_iwae_bounds_against_the_log_likelihood_by_quadrature():
+    """One latent: log p(x) and the exact ELBO on a fine z grid; IWAE_1 is unbiased, IWAE_200 is tighter."""
+    m = _vae_1d()
+    x = torch.tensor([[0.0, 1.0, 2.0]], dtype=torch.float64)
+    z = torch.linspace(-12.0, 12.0, 20001, dtype=torch.float64)[:, None]
+    with torch.no_grad():
+        log_joint = binomial_log_prob(x.expand(z.shape[0], 3), m.decode(z), 2) - 0.5 * z[:, 0] ** 2 \
+            - 0.5 * math.log(2 * math.pi)
+        dz = float(z[1, 0] - z[0, 0])
+        log_px = float(torch.logsumexp(log_joint, 0)) + math.log(dz)
+        mu, logvar = m.encode(x)
+        log_q = torch.distributions.Normal(mu[0, 0], torch.exp(0.5 * logvar[0, 0])).log_prob(z[:, 0])
+        exact_elbo = float((torch.exp(log_q) * (log_joint - log_q)).sum() * dz)
+    m = m.float()
+    xf = x.float()
+    iwae_1 = np.array([iwae_bound(m, xf, 1, seed=s)[0] for s in range(4000)])
+    se_1 = iwae_1.std(ddof=1) / math.sqrt(iwae_1.size)
+    assert abs(iwae_1.mean() - exact_elbo) < 4 * se_1
+    iwae_200 = np.array([iwae_bound(m, xf, 200, seed=s)[0] for s in range(200)])
+    se_200 = iwae_200.std(ddof=1) / math.sqrt(iwae_200.size)
+    assert iwae_1.mean() + 4 * se_1 < iwae_200.mean() <= log_px + 4 * se_200
+    assert log_px - iwae_200.mean() < 0.5 * (log_px - exact_elbo)  # most of the ELBO's gap is closed
+    # evaluate_elbo (analytic KL) estimates the same ELBO
+    assert abs(np.mean([evaluate_elbo(m, xf, seed=s) for s in range(2000)]) - exact_elbo) < 0.05
+
+
+def test_evaluate_elbo_is_the_mean_single_sample_elbo_with_its_seed():
+    m = _vae_1d().float()
+    x = torch.tensor([[0.0, 1.0, 2.0], [2.0, 2.0, 1.0], [1.0, 0.0, 0.0]])
+    with torch.no_grad():
+        rec, kl = elbo_terms(m, x, generator=torch.Generator().manual_seed(11))
+    assert evaluate_elbo(m, x, seed=11) == pytest.approx(float((rec - kl.sum(-1)).double().mean()), rel=1e-6)
+
+
 def test_active_units_and_kl_per_dim():
     torch.manual_seed(0)
     m = VAE(5, 3, hidden=(8,), total_count=2)
@@ -122,6 +176,12 @@ def test_active_units_and_kl_per_dim():
     assert act[2] == 0.0 and count <= 2
     kl = kl_per_dimension(m, x)
     assert kl.shape == (3,) and kl[2] == pytest.approx(0.0, abs=1e-12)
+    # the definitions: activity = variance over x of the posterior means; KL averaged (not summed) over x
+    with torch.no_grad():
+        mu, logvar = m.encode(x)
+    np.testing.assert_allclose(act, mu.double().var(0, unbiased=False).numpy(), rtol=1e-6)
+    np.testing.assert_allclose(kl, gaussian_kl_standard(mu.double(), logvar.double()).mean(0).numpy(), rtol=1e-6)
+    assert count == int((act > 0.01).sum())
     with pytest.raises(ValidationError, match="active_units: `threshold` must be finite and positive"):
         active_units(m, x, threshold=0.0)
     with pytest.raises(ValidationError, match="active_units: `x` must hold at least 2 images"):
@@ -143,11 +203,27 @@ def test_digits_split_and_baseline():
     assert s.x_train.shape == (1197, 64) and s.x_val.shape == (300, 64) and s.x_test.shape == (300, 64)
     assert s.x_train.max() == 16 and s.x_train.min() == 0
     base = independent_binomial_baseline(s.x_train, s.x_val, 16)
-    assert -400 < base < -150
+    # the documented estimate: per-pixel p = (sum of counts + 1/2) / (16 n + 1), Binomial(16, p) log-pmf
+    p = (s.x_train.sum(0) + 0.5) / (16 * s.x_train.shape[0] + 1.0)
+    assert base == pytest.approx(binom.logpmf(s.x_val, 16, p).sum(1).mean(), rel=1e-12)
     with pytest.raises(ValidationError, match="independent_binomial_baseline: `x_eval` must hold integers in 0..16"):
         independent_binomial_baseline(s.x_train, s.x_val + 0.5, 16)
     with pytest.raises(ValidationError, match="load_digits_split: `n_val \\+ n_test` must be below 1797"):
         load_digits_split(n_val=1000, n_test=1000)
+
+
+def test_kl_warmup_weight_enters_the_training_loss():
+    """Same data, seed and initial weights: only the KL weight differs, so the parameters must too."""
+    s = load_digits_split()
+    xt = torch.tensor(s.x_train[:128], dtype=torch.float32)
+    params = {}
+    for warmup in (0, 3):
+        torch.manual_seed(0)
+        m = VAE(64, 4, hidden=(16,))
+        h = train_vae(m, xt, epochs=2, batch_size=64, lr=1e-2, seed=0, warmup_epochs=warmup)
+        assert h.beta == ([1.0, 1.0] if warmup == 0 else [0.25, 0.5])
+        params[warmup] = torch.cat([p.detach().ravel() for p in m.parameters()])
+    assert not torch.allclose(params[0], params[3], atol=1e-4)
 
 
 def test_training_improves_elbo_over_baseline():
