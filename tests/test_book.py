@@ -2,7 +2,8 @@
 
 The build uses the committed notebook outputs (execute_notebooks: off). The browser check loads
 each page in headless Chromium and fails on MathJax errors, raw unrendered TeX, display
-equations wider than the text column of a 1280-px window, and images that do not load; a
+equations wider than the text column of a 1280-px window, cell outputs wider than their box, and
+images that do not load; a
 static pass checks every internal link and anchor.
 """
 
@@ -136,7 +137,7 @@ class _QuietHandler(http.server.SimpleHTTPRequestHandler):
 # Runs inside each page once MathJax has finished typesetting.
 _PAGE_CHECK_JS = r"""
 async () => {
-  const out = {mathjax: null, errors: [], rawTex: [], badImages: [], wideMath: []};
+  const out = {mathjax: null, errors: [], rawTex: [], badImages: [], wideMath: [], wideOutput: []};
   if (window.MathJax && MathJax.startup && MathJax.startup.promise) {
     await MathJax.startup.promise;
     out.mathjax = MathJax.version;
@@ -166,6 +167,14 @@ async () => {
       const item = MathJax.startup.document.getMathItemsWithin(e)[0];
       out.wideMath.push(Math.round(width) + 'px > ' + room + 'px: '
                         + (item ? item.math : e.textContent).trim().slice(0, 100));
+    }
+  });
+  // A printed output line wider than its box is cut off behind a sideways scroll bar; keep output
+  // lines short (code cells may scroll, outputs carry the numbers the prose quotes).
+  document.querySelectorAll('.cell_output pre').forEach(e => {
+    if (e.scrollWidth > e.clientWidth + 1) {
+      const longest = e.textContent.split('\n').reduce((a, b) => (a.length >= b.length ? a : b), '');
+      out.wideOutput.push(e.scrollWidth + 'px > ' + e.clientWidth + 'px: ' + longest.trim().slice(0, 100));
     }
   });
   for (const img of Array.from(document.images)) {
@@ -205,6 +214,8 @@ def test_rendered_pages_in_headless_chromium(built_html: Path, server: str):
                 problems.append(f"{rel}: raw TeX left unrendered near: {raw!r}")
             for wide in result["wideMath"]:
                 problems.append(f"{rel}: display math wider than the text column at {VIEWPORT['width']} px: {wide}")
+            for wide in result["wideOutput"]:
+                problems.append(f"{rel}: cell output wider than its box at {VIEWPORT['width']} px: {wide}")
             for src in result["badImages"]:
                 problems.append(f"{rel}: image did not load: {src}")
         browser.close()
