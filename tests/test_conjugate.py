@@ -241,3 +241,20 @@ def test_more_validation_messages(rng):
         COIN.log_posterior(2.0, np.array([1.0]))
     with pytest.raises(ValidationError, match=r"normal_normal_log_evidence_stats: `prior_std` must be a scalar"):
         normal_normal_log_evidence_stats(1.0, 0.0, 0.0, 0.0, [1.0, 2.0], 1.0)
+
+
+def test_coin_flips_have_frequency_theta():
+    rng = np.random.default_rng(0)
+    for theta in (0.1, 0.25, 0.9):
+        flips = BetaBernoulli(2.0, 3.0).sample_data(20_000, theta, rng)
+        se = np.sqrt(theta * (1 - theta) / flips.size)
+        assert abs(flips.mean() - theta) < 4 * se
+
+
+def test_samplers_match_their_distributions_by_ks():
+    rng = np.random.default_rng(1)
+    coin, nn = BetaBernoulli(2.0, 3.0), NormalNormal(0.5, 2.0, 1.3)
+    assert stats.kstest(coin.sample_prior(20_000, rng), stats.beta(2.0, 3.0).cdf).pvalue > 1e-3
+    assert stats.kstest(nn.sample_prior(20_000, rng), stats.norm(0.5, 2.0).cdf).pvalue > 1e-3
+    assert stats.kstest(nn.sample_data(20_000, -1.0, rng), stats.norm(-1.0, 1.3).cdf).pvalue > 1e-3
+

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import random
+
 import matplotlib
 
 matplotlib.use("Agg")
@@ -110,3 +112,38 @@ def test_image_grid_rejects_bad_input(kwargs, message):
     images, shape = args.pop("images"), args.pop("image_shape")
     with pytest.raises(ValidationError, match=message):
         image_grid(images, shape, **args)
+
+
+@pytest.mark.parametrize("cov", [[[4.0, 1.5], [1.5, 1.0]], [[1.0, -0.8], [-0.8, 2.0]], [[1.0, 0.0], [0.0, 3.0]]])
+def test_ellipse_is_the_n_std_mahalanobis_contour(cov):
+    """Every point of the drawn ellipse x satisfies (x - m)^T cov^{-1} (x - m) = n_std^2."""
+    cov, mean = np.array(cov), np.array([1.0, -1.0])
+    ax = gaussian_ellipse(mean, cov, n_std=1.5)
+    (patch,) = ax.patches
+    t = np.linspace(0, 2 * np.pi, 64)
+    pts = patch.get_patch_transform().transform(np.column_stack([np.cos(t), np.sin(t)]))
+    d = pts - mean
+    np.testing.assert_allclose(np.einsum("si,ij,sj->s", d, np.linalg.inv(cov), d), 1.5**2, rtol=1e-10)
+    plt.close(ax.figure)
+
+
+def test_setup_notebook_seeds_python_random_and_sets_deterministic_torch():
+    torch_threads = torch.get_num_threads()
+    try:
+        setup_notebook(seed=11)
+        a = [random.random() for _ in range(3)]
+        assert torch.are_deterministic_algorithms_enabled()
+        random.seed(999)  # disturb it
+        setup_notebook(seed=11)
+        assert [random.random() for _ in range(3)] == a
+    finally:
+        torch.set_num_threads(torch_threads)
+        torch.use_deterministic_algorithms(False)
+        np.set_printoptions(precision=8, suppress=False)
+        torch.set_printoptions(profile="default")
+
+
+def test_format_table_prints_bools_and_none_as_words():
+    text = format_table([[True, None, 2.5]], ["flag", "none", "x"])
+    assert text.splitlines()[2].split() == ["True", "None", "2.5"]
+

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from scipy import stats
 
 from vi_lib import ValidationError
 from vi_lib.conjugate import NormalNormal
@@ -226,3 +227,41 @@ def test_grid_and_fit_validation():
         fit_gaussian_q(None, 0.0, 1.0)
     with pytest.raises(ValidationError, match=r"squared_mean_log_joint: `noise_std` must be finite and positive"):
         squared_mean_log_joint(np.zeros(2), np.ones(1), noise_std=0.0)
+
+
+def _exact_variance(fn, q):
+    """Var_q[fn(z)] by 80-point Gauss-Hermite quadrature (exact for the quadratic summands here)."""
+    t, w = np.polynomial.hermite_e.hermegauss(80)
+    w = w / w.sum()
+    v = fn(q.mean + q.std * t)
+    m = w @ v
+    return w @ (v - m) ** 2
+
+
+@pytest.mark.parametrize("qm, qs", [(0.0, 1.0), (1.5, 0.3)])
+def test_standard_errors_equal_sqrt_variance_over_n(qm, qs):
+    """SE = sd(summand) / sqrt(n); the summand's variance is known exactly, so the reported SE must
+    match sqrt(Var / n) to within the few-percent noise of a sample standard deviation (n = 20000)."""
+    n = 20_000
+    q = GaussianQ(qm, qs)
+    lj, ll = partial(MODEL.log_joint, x=X), partial(MODEL.log_likelihood, x=X)
+    kl = elbo_terms_normal_normal(qm, qs, MODEL, X).kl_to_prior
+    rng = np.random.default_rng(3)
+    cases = [
+        (elbo_monte_carlo(lj, q.sample, q.log_prob, n, rng), lambda z: lj(z) - stats.norm.logpdf(z, qm, qs)),
+        (elbo_monte_carlo_entropy_form(lj, q.sample, q.entropy(), n, rng), lj),
+        (elbo_monte_carlo_kl_form(ll, q.sample, kl, n, rng), ll),
+    ]
+    for est, summand in cases:
+        assert est.standard_error == pytest.approx(np.sqrt(_exact_variance(summand, q) / n), rel=0.05)
+
+
+def test_grid_rejects_q_with_mass_outside_the_grid():
+    """Documented: q's mass on the grid may differ from 1 by at most 1e-8. Here about 3e-7 is outside."""
+    grid = np.linspace(-15, 15, 6001)
+    mean = 15.0 - 5.0  # 5 sd from the upper end: mass beyond it is 2.9e-7
+    q = GaussianQ(mean, 1.0)
+    assert stats.norm.sf(5.0) > 1e-7
+    with pytest.raises(ValidationError, match=r"elbo_decomposition_grid: `grid` must cover q"):
+        elbo_decomposition_grid(partial(MODEL.log_joint, x=X), q.log_prob, grid)
+

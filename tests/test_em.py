@@ -200,3 +200,44 @@ def test_em_stays_monotone_when_the_variance_floor_binds(seed):
     assert np.all(np.diff(ll) >= -scale)
     assert np.all(res.params.variances >= 0.5)
     assert np.all(res.bounds_after_m >= res.bounds_after_e - scale)
+
+
+def _loglik(x, p):
+    """Mixture log-likelihood from scipy densities (independent of vi_lib.em)."""
+    dens = sum(w * stats.norm.pdf(x, m, np.sqrt(v)) for w, m, v in zip(p.weights, p.means, p.variances))
+    return float(np.sum(np.log(dens)))
+
+
+def test_not_converged_when_iterations_run_out():
+    x = gmm_sample(500, TRUE, np.random.default_rng(0))
+    res = fit_em(x, GaussianMixture1D([0.5, 0.5], [-0.5, 0.5], [2.0, 2.0]), n_iter=2, tol=1e-10)
+    ll = [_loglik(x, p) for p in res.params_history]
+    assert ll[-1] - ll[-2] > 1e-10  # still climbing after 2 iterations
+    assert res.n_iter == 2 and res.converged is False
+
+
+def test_stops_at_the_first_increase_below_tol():
+    x = gmm_sample(500, TRUE, np.random.default_rng(1))
+    tol = 1e-3
+    res = fit_em(x, GaussianMixture1D([0.5, 0.5], [-0.5, 0.5], [2.0, 2.0]), n_iter=500, tol=tol)
+    ll = np.array([_loglik(x, p) for p in res.params_history])
+    inc = np.diff(ll)
+    assert res.converged
+    assert inc[-1] < tol and np.all(inc[:-1] >= tol)
+
+
+def test_tol_zero_runs_all_iterations():
+    """Documented: tol = 0 runs all n_iter iterations, even once the log-likelihood stops changing."""
+    rng = np.random.default_rng(2)
+    x = rng.normal(2.0, 3.0, 100)
+    res = fit_em(x, init_gmm(x, 1, rng), n_iter=6, tol=0.0)  # K = 1: exact MLE after one step
+    assert res.n_iter == 6 and len(res.params_history) == 7
+
+
+def test_init_gmm_uses_the_sample_variance():
+    x = np.random.default_rng(3).normal(0.0, 3.0, 50)
+    init = init_gmm(x, 3, np.random.default_rng(0))
+    np.testing.assert_allclose(init.variances, np.full(3, np.var(x)), rtol=1e-12)
+    assert set(init.means) <= set(x) and np.all(np.diff(init.means) > 0)
+    np.testing.assert_allclose(init.weights, 1 / 3)
+

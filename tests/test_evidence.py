@@ -151,3 +151,31 @@ def test_more_validation_messages():
         grid_log_evidence(lambda pts: np.zeros(3), 0.0, 1.0, 4, 2)
     with pytest.raises(ValidationError, match=r"naive_mc_relative_variance: `log_second_moment` must have the shape"):
         naive_mc_relative_variance(np.zeros(2), np.zeros(3))
+
+
+@pytest.mark.parametrize("dim", [1, 2, 3])
+def test_grid_is_the_midpoint_rule(dim):
+    """The midpoint rule is exact for prod_i z_i on [0, 1]^d, even with G = 4 and an integrand that
+    does not vanish at the edges: int = 2^-d. (A left/right Riemann sum gives (3/8)^d or (5/8)^d.)"""
+    with np.errstate(divide="ignore"):
+        est = grid_log_evidence(lambda z: np.sum(np.log(z), axis=1), 0.0, 1.0, 4, dim)
+    assert est == pytest.approx(-dim * np.log(2.0), abs=1e-12)
+
+
+def test_quadrature_rel_error_is_relative_to_the_integral():
+    """Stretching z by a factor c multiplies the integral and quad's absolute error by c; the relative
+    error must not change."""
+    base = None
+    for scale in (1.0, 100.0, 0.01):
+        q = log_evidence_quadrature(lambda z, s=scale: -0.5 * (np.asarray(z) / s) ** 2, -50 * scale, 50 * scale,
+                                    epsrel=1e-4)
+        assert q.log_evidence == pytest.approx(np.log(scale * np.sqrt(2 * np.pi)), abs=1e-12)
+        base = q.rel_error if base is None else base
+        assert 0 < q.rel_error == pytest.approx(base, rel=1e-3)
+
+
+def test_quadrature_mode_is_located_off_the_grid():
+    c = 0.123456789  # not a point of linspace(-50, 50, 4097), whose spacing is 0.024
+    q = log_evidence_quadrature(lambda z: -0.5 * (np.asarray(z) - c) ** 2, -50.0, 50.0)
+    assert q.mode == pytest.approx(c, abs=1e-7)
+

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import statistics
+
 import numpy as np
 import pytest
 import torch
+from scipy import stats
 
 from vi_lib import (
     GaussianTarget,
@@ -302,3 +305,28 @@ def test_empty_means_and_bad_estimator_outputs_raise_clear_errors():
         GaussianTarget(np.zeros(0), np.eye(1))
     with pytest.raises(ValidationError, match=r"replicate_estimator: `estimator` must return per-sample values"):
         replicate_estimator(lambda rr: np.float64(1.0), 3, r)
+
+
+def test_summarize_gradients_standard_error_is_scipy_sem():
+    g = np.random.default_rng(0).normal(1.0, 3.0, size=(50, 2, 3))
+    s = summarize_gradients(g)
+    np.testing.assert_allclose(s.mean, g.mean(axis=0), rtol=1e-13)
+    np.testing.assert_allclose(s.standard_error, stats.sem(g, axis=0, ddof=1), rtol=1e-12)
+    assert s.n_samples == 50
+
+
+def test_replicate_estimator_variance_is_unbiased_over_few_replicates():
+    seen = []
+
+    def estimator(r):
+        out = r.normal(size=(4, 2))
+        seen.append(out.mean(axis=0))
+        return out
+
+    res = replicate_estimator(estimator, 3, np.random.default_rng(1))
+    means = np.array(seen)
+    for j in range(2):
+        assert res.variance[j] == pytest.approx(statistics.variance(means[:, j]), rel=1e-12)
+        assert res.standard_error[j] == pytest.approx(np.sqrt(statistics.variance(means[:, j]) / 3), rel=1e-12)
+    np.testing.assert_allclose(res.mean, means.mean(axis=0), rtol=1e-13)
+

@@ -145,3 +145,26 @@ def test_validation():
         fit_mean_field_gaussian([0, 0], np.eye(2), "sideways")
     with pytest.raises(ValidationError, match=r"mean_field_gaussian_forward: `cov` must be of shape \(2, 2\)"):
         mean_field_gaussian_forward([0, 0], np.eye(3))
+
+
+MU, SIG = 1.5, 0.7
+
+
+@pytest.mark.parametrize("m, s", [(0.3, 1.2), (MU, SIG), (-1.0, 0.4)])
+def test_hessian_of_kl_to_a_gaussian_is_closed_form(m, s):
+    """KL(N(m, e^{2l}) || N(mu, sig^2)) = log sig - l + (e^{2l} + (m - mu)^2) / (2 sig^2) - 1/2, so in
+    (m, l = log s) the Hessian is diag(1 / sig^2, 2 s^2 / sig^2) with zero cross term."""
+    h = reverse_kl_hessian(m, s, [1.0], [MU], [SIG])
+    np.testing.assert_allclose(h, np.diag([1.0 / SIG**2, 2.0 * s**2 / SIG**2]), rtol=1e-5, atol=1e-7)
+
+
+def test_loose_gtol_stops_early_and_reports_not_converged():
+    """`converged` means gradient norm < 1e-6; the closed-form gradient of the Gaussian-target KL in
+    (m, log s) is ((m - mu) / sig^2, s^2 / sig^2 - 1)."""
+    fit = fit_reverse_kl_gaussian([1.0], [MU], [SIG], -3.0, 4.0, gtol=1e-1)
+    gnorm = np.hypot((fit.mean - MU) / SIG**2, fit.std**2 / SIG**2 - 1.0)
+    assert gnorm > 1e-6  # gtol is honoured: BFGS stopped well short of the optimum
+    assert fit.converged is False
+    tight = fit_reverse_kl_gaussian([1.0], [MU], [SIG], -3.0, 4.0)
+    assert tight.converged and np.hypot((tight.mean - MU) / SIG**2, tight.std**2 / SIG**2 - 1.0) < 1e-6
+

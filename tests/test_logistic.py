@@ -5,7 +5,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+from sklearn.datasets import load_breast_cancer
+from sklearn.model_selection import train_test_split
+from sklearn.preprocessing import StandardScaler
 
+import vi_lib.logistic as logistic
 from vi_lib import (
     BayesianLogisticRegression,
     ValidationError,
@@ -209,3 +213,64 @@ def test_remaining_validation_messages(rng):
         laplace_approximation(model, max_iter=1)
     with pytest.raises(ValidationError, match=r"predictive_probability: `samples` must be non-empty"):
         predictive_probability(model.X, np.zeros((0, model.dim)))
+
+
+def test_test_set_is_standardised_with_training_statistics():
+    """Documented: a stratified split (seed), both sets scaled with the *training* mean and std."""
+    data = load_breast_cancer_data(test_fraction=0.3, seed=0)
+    raw = load_breast_cancer()
+    X_tr, X_te, y_tr, y_te = train_test_split(raw.data, raw.target, test_size=0.3, random_state=0,
+                                              stratify=raw.target)
+    scaler = StandardScaler().fit(X_tr)
+    np.testing.assert_allclose(data.X_train[:, 1:], scaler.transform(X_tr), atol=1e-12)
+    np.testing.assert_allclose(data.X_test[:, 1:], scaler.transform(X_te), atol=1e-12)
+    np.testing.assert_array_equal(data.y_test, y_te)
+    # so the test columns are *not* exactly centred: the training statistics leak nothing from them
+    assert np.max(np.abs(data.X_test[:, 1:].mean(axis=0))) > 1e-3
+
+
+def _one_coordinate_model():
+    X = np.ones((15, 1))
+    y = (np.random.default_rng(2).uniform(size=15) < 0.7).astype(float)
+    return BayesianLogisticRegression(X, y, prior_std=2.0)
+
+
+def test_mcse_matches_the_spread_of_replicated_means():
+    """Sticky chains (one short leapfrog step): the MCSE std/sqrt(ESS) must match the standard
+    deviation of the posterior-mean estimate across 60 independent replicates (std/sqrt(N) is ~7x
+    too small here)."""
+    m = _one_coordinate_model()
+    means, mcse = [], []
+    for s in range(60):
+        r = reference_posterior(m, np.random.default_rng(100 + s), n_chains=4, n_draws=500, n_warmup=100,
+                                step_size=0.3, n_leapfrog=1)
+        means.append(r.mean[0])
+        mcse.append(r.mcse_mean[0])
+    ratio = np.std(means, ddof=1) / np.median(mcse)
+    assert 0.6 < ratio < 1.6, ratio
+
+
+def test_ess_collapses_when_chains_disagree():
+    """BDA3's multi-chain ESS uses var+ = W (n-1)/n + B/n: four iid chains stuck at 0, 1, 2, 3 carry
+    almost no information about the common mean (ESS of a few), unlike four agreeing chains (~8000)."""
+    iid = np.random.default_rng(0).standard_normal((4, 2000, 2))
+    assert np.all(effective_sample_size(iid) > 6000)
+    assert np.all(effective_sample_size(iid + np.arange(4)[:, None, None]) < 50)
+
+
+def test_reference_posterior_starts_overdispersed(monkeypatch):
+    """Documented: chains start at the Laplace mode plus twice its standard deviations times N(0, 1)."""
+    seen = {}
+    original = logistic.hmc_sample
+
+    def spy(model, init, **kw):
+        seen["init"] = np.array(init)
+        return original(model, init, **kw)
+
+    monkeypatch.setattr(logistic, "hmc_sample", spy)
+    m = _one_coordinate_model()
+    reference_posterior(m, np.random.default_rng(0), n_chains=400, n_draws=4, n_warmup=0)
+    mode, cov = logistic.laplace_approximation(m)
+    z = (seen["init"][:, 0] - mode[0]) / np.sqrt(cov[0, 0])
+    assert 1.7 < z.std(ddof=1) < 2.3
+

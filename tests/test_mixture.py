@@ -7,7 +7,7 @@ import itertools
 import numpy as np
 import pytest
 from scipy import stats
-from scipy.integrate import dblquad
+from scipy.integrate import dblquad, trapezoid
 
 from vi_lib import (
     NormalNormal,
@@ -111,3 +111,26 @@ def test_more_validation_messages(rng):
         gmm_log_evidence_grid_k2(x, M0, S0, SIG, half_width=0.0)
     with pytest.raises(ValidationError, match=r"gmm_log_evidence_grid_k2: `points` must be an integer >= 5"):
         gmm_log_evidence_grid_k2(x, M0, S0, SIG, points=3)
+
+
+def _trapezoid_evidence(x, points, half_width=10.0):
+    """Independent 2-D trapezoidal rule with scipy densities (no log space needed at n = 10)."""
+    g = np.linspace(M0 - half_width * S0, M0 + half_width * S0, points)
+    m1, m2 = np.meshgrid(g, g, indexing="ij")
+    lik = np.prod(0.5 * stats.norm.pdf(x[None, None, :], m1[..., None], SIG)
+                  + 0.5 * stats.norm.pdf(x[None, None, :], m2[..., None], SIG), axis=-1)
+    f = stats.norm.pdf(m1, M0, S0) * stats.norm.pdf(m2, M0, S0) * lik
+    return trapezoid(trapezoid(f, g, axis=1), g)
+
+
+def test_rel_error_is_the_change_against_the_coarser_grid():
+    rng = np.random.default_rng(1)
+    x = np.where(rng.random(10) < 0.5, -2.0, 2.0) + SIG * rng.standard_normal(10)
+    exact = np.exp(gmm_log_evidence_exact(x, 2, M0, S0, SIG))
+    res = gmm_log_evidence_grid_k2(x, M0, S0, SIG, points=101)  # spacing 0.4; its coarse grid has 51 points
+    coarse = _trapezoid_evidence(x, 51)
+    # the fine grid is accurate, the coarse one is not: rel_error must report the coarse grid's error
+    assert np.exp(res.log_evidence) == pytest.approx(exact, rel=1e-8)
+    assert abs(coarse / exact - 1.0) > 1e-3
+    assert res.rel_error == pytest.approx(abs(coarse / exact - 1.0), rel=1e-4)
+

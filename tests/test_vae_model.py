@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 import torch
 from scipy.stats import binom
+from sklearn.datasets import load_digits
 
 from vi_lib import ValidationError
 from vi_lib.vae import (
@@ -243,3 +244,34 @@ def test_training_improves_elbo_over_baseline():
         train_vae(m, s.x_train, epochs=1)
     with pytest.raises(ValidationError, match="evaluate_elbo: `x` must be a torch tensor; received ndarray"):
         evaluate_elbo(m, s.x_val)
+
+
+def test_each_epoch_draws_new_batches_and_train_elbo_is_per_image():
+    s = load_digits_split()
+    xt = torch.tensor(s.x_train[:256], dtype=torch.float32)
+    torch.manual_seed(0)
+    m = VAE(64, 3, hidden=(16,))
+    before = [p.detach().clone() for p in m.parameters()]
+    # lr = 1e-30: Adam's steps are below float32 resolution, so the parameters stay fixed and the two
+    # epochs differ only through their batches and noise
+    h = train_vae(m, xt, epochs=2, batch_size=32, lr=1e-30, seed=5)
+    assert all(torch.equal(a, b) for a, b in zip(before, m.parameters()))
+    assert h.train_elbo[0] != h.train_elbo[1]  # same generator every epoch would repeat them exactly
+    ref = evaluate_elbo(m, xt, seed=123)  # nats per image on the same images, other noise
+    for value in h.train_elbo:
+        assert value == pytest.approx(ref, rel=0.01)
+
+
+def test_digits_split_is_a_seeded_partition():
+    d = load_digits()
+    s = load_digits_split(seed=0)
+    parts = [np.column_stack([x, y]) for x, y in ((s.x_train, s.y_train), (s.x_val, s.y_val), (s.x_test, s.y_test))]
+    allrows = np.concatenate(parts)
+    ref = np.column_stack([d.data.astype(np.int64), d.target])
+    # every image exactly once: the multiset of (pixels, label) rows equals the data set
+    np.testing.assert_array_equal(allrows[np.lexsort(allrows.T)], ref[np.lexsort(ref.T)])
+    assert not np.array_equal(s.x_test, ref[:300, :64])  # shuffled, not the file order
+    again, other = load_digits_split(seed=0), load_digits_split(seed=1)
+    np.testing.assert_array_equal(again.x_test, s.x_test)
+    assert not np.array_equal(other.x_test, s.x_test)
+
