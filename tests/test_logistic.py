@@ -72,18 +72,26 @@ def test_laplace_mode_has_zero_gradient(rng):
     np.testing.assert_allclose(cov, np.linalg.inv(-m.hessian(mode)), atol=1e-12)
 
 
-def test_hmc_on_a_one_coordinate_model_matches_quadrature():
-    """1-D posterior: compare HMC moments to numerical integration on a fine grid."""
-    rng = np.random.default_rng(2)
+def _one_coordinate_model():
     X = np.ones((15, 1))
-    y = (rng.uniform(size=15) < 0.7).astype(float)
-    m = BayesianLogisticRegression(X, y, prior_std=2.0)
+    y = (np.random.default_rng(2).uniform(size=15) < 0.7).astype(float)
+    return BayesianLogisticRegression(X, y, prior_std=2.0)
+
+
+def _quadrature_moments(m):
+    """Posterior mean and standard deviation of a one-coordinate model on a fine grid."""
     grid = np.linspace(-6, 8, 20001)
     lp = m.log_joint(grid[:, None])
     w = np.exp(lp - lp.max())
     w /= w.sum()
     mean_q = np.sum(w * grid)
-    std_q = np.sqrt(np.sum(w * (grid - mean_q) ** 2))
+    return mean_q, np.sqrt(np.sum(w * (grid - mean_q) ** 2))
+
+
+def test_hmc_on_a_one_coordinate_model_matches_quadrature():
+    """1-D posterior: compare HMC moments to numerical integration on a fine grid."""
+    m = _one_coordinate_model()
+    mean_q, std_q = _quadrature_moments(m)
     ref = reference_posterior(m, np.random.default_rng(3), n_chains=4, n_draws=1500, n_warmup=100)
     assert abs(ref.mean[0] - mean_q) < 4 * ref.mcse_mean[0]
     assert abs(ref.std[0] / std_q - 1) < 0.05
@@ -93,16 +101,8 @@ def test_hmc_on_a_one_coordinate_model_matches_quadrature():
 
 def test_hmc_metropolis_step_keeps_the_posterior_with_a_coarse_integrator():
     """With 3 long leapfrog steps many proposals are wrong; only the accept/reject step keeps the target."""
-    rng = np.random.default_rng(2)
-    X = np.ones((15, 1))
-    y = (rng.uniform(size=15) < 0.7).astype(float)
-    m = BayesianLogisticRegression(X, y, prior_std=2.0)
-    grid = np.linspace(-6, 8, 20001)
-    lp = m.log_joint(grid[:, None])
-    w = np.exp(lp - lp.max())
-    w /= w.sum()
-    mean_q = np.sum(w * grid)
-    std_q = np.sqrt(np.sum(w * (grid - mean_q) ** 2))
+    m = _one_coordinate_model()
+    mean_q, std_q = _quadrature_moments(m)
     draws, acceptance = hmc_sample(m, np.zeros((4, 1)), n_draws=3000, n_warmup=100, step_size=1.0, n_leapfrog=3,
                                    rng=np.random.default_rng(1))
     assert 0.3 < acceptance < 0.9  # many rejections: the test exercises the Metropolis step
@@ -227,12 +227,6 @@ def test_test_set_is_standardised_with_training_statistics():
     np.testing.assert_array_equal(data.y_test, y_te)
     # so the test columns are *not* exactly centred: the training statistics leak nothing from them
     assert np.max(np.abs(data.X_test[:, 1:].mean(axis=0))) > 1e-3
-
-
-def _one_coordinate_model():
-    X = np.ones((15, 1))
-    y = (np.random.default_rng(2).uniform(size=15) < 0.7).astype(float)
-    return BayesianLogisticRegression(X, y, prior_std=2.0)
 
 
 def test_mcse_matches_the_spread_of_replicated_means():

@@ -189,11 +189,12 @@ def test_parse_idx_rejects_zero_dims_and_non_bytes():
         parse_idx("0008")
 
 
-def _fake_mnist(folder, n_train=6):
+def _fake_mnist(folder, n_train=6, label_shape=None):
+    """Four small gzipped IDX files and their MD5s; ``label_shape`` overrides the training labels' shape."""
     rng = np.random.default_rng(0)
     payload = {
         "train-images-idx3-ubyte.gz": _idx(rng.integers(0, 256, (n_train, 28, 28), dtype=np.uint8)),
-        "train-labels-idx1-ubyte.gz": _idx(rng.integers(0, 10, n_train, dtype=np.uint8)),
+        "train-labels-idx1-ubyte.gz": _idx(rng.integers(0, 10, label_shape or n_train, dtype=np.uint8)),
         "t10k-images-idx3-ubyte.gz": _idx(rng.integers(0, 256, (3, 28, 28), dtype=np.uint8)),
         "t10k-labels-idx1-ubyte.gz": _idx(rng.integers(0, 10, 3, dtype=np.uint8)),
     }
@@ -282,29 +283,11 @@ def test_cli_on_cached_mnist_binarizes(tmp_path, monkeypatch, capsys):
     assert state["train_config"]["n_train"] == 10  # 12 images: 2 held out for validation
 
 
-def _write(folder, n_images=6, n_labels=6, label_shape=None):
-    rng = np.random.default_rng(0)
-    labels = rng.integers(0, 10, n_labels if label_shape is None else label_shape, dtype=np.uint8)
-    payload = {
-        "train-images-idx3-ubyte.gz": _idx(rng.integers(0, 256, (n_images, 28, 28), dtype=np.uint8)),
-        "train-labels-idx1-ubyte.gz": _idx(labels),
-        "t10k-images-idx3-ubyte.gz": _idx(rng.integers(0, 256, (3, 28, 28), dtype=np.uint8)),
-        "t10k-labels-idx1-ubyte.gz": _idx(rng.integers(0, 10, 3, dtype=np.uint8)),
-    }
-    folder.mkdir()
-    md5 = {}
-    for name, raw in payload.items():
-        gz = gzip.compress(raw, mtime=0)
-        (folder / name).write_bytes(gz)
-        md5[name] = hashlib.md5(gz).hexdigest()
-    return md5
-
-
 def test_load_mnist_rejects_inconsistent_files(tmp_path, monkeypatch):
-    monkeypatch.setattr("vi_lib.vae.mnist.MNIST_FILES", _write(tmp_path / "a", n_images=6, n_labels=5))
+    monkeypatch.setattr("vi_lib.vae.mnist.MNIST_FILES", _fake_mnist(tmp_path / "a", n_train=6, label_shape=(5,)))
     with pytest.raises(MNISTError, match="image and label counts differ"):
         load_mnist(tmp_path / "a", download=False)
-    monkeypatch.setattr("vi_lib.vae.mnist.MNIST_FILES", _write(tmp_path / "b", label_shape=(6, 2)))
+    monkeypatch.setattr("vi_lib.vae.mnist.MNIST_FILES", _fake_mnist(tmp_path / "b", label_shape=(6, 2)))
     with pytest.raises(MNISTError, match=r"train-labels-idx1-ubyte.gz must hold a 1-D array"):
         load_mnist(tmp_path / "b", download=False)
 
