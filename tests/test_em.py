@@ -29,10 +29,18 @@ def _random_params(rng: np.random.Generator, k: int) -> GaussianMixture1D:
     return GaussianMixture1D(weights=w, means=rng.normal(0, 3, k), variances=rng.uniform(0.2, 3.0, k))
 
 
+def _scipy_log_density(x, p):
+    """Mixture log-density from scipy's normal densities (independent of vi_lib.em)."""
+    return np.log(sum(w * stats.norm.pdf(x, m, np.sqrt(v)) for w, m, v in zip(p.weights, p.means, p.variances)))
+
+
+def _loglik(x, p):
+    return float(np.sum(_scipy_log_density(x, p)))
+
+
 def test_log_density_matches_scipy(rng):
     x = rng.normal(0, 3, 50)
-    expected = np.log(sum(w * stats.norm.pdf(x, m, np.sqrt(v))
-                          for w, m, v in zip(TRUE.weights, TRUE.means, TRUE.variances)))
+    expected = _scipy_log_density(x, TRUE)
     np.testing.assert_allclose(gmm_log_density(x, TRUE), expected, rtol=1e-12)
     assert gmm_log_likelihood(x, TRUE) == pytest.approx(expected.sum(), rel=1e-12)
 
@@ -200,12 +208,6 @@ def test_em_stays_monotone_when_the_variance_floor_binds(seed):
     assert np.all(np.diff(ll) >= -scale)
     assert np.all(res.params.variances >= 0.5)
     assert np.all(res.bounds_after_m >= res.bounds_after_e - scale)
-
-
-def _loglik(x, p):
-    """Mixture log-likelihood from scipy densities (independent of vi_lib.em)."""
-    dens = sum(w * stats.norm.pdf(x, m, np.sqrt(v)) for w, m, v in zip(p.weights, p.means, p.variances))
-    return float(np.sum(np.log(dens)))
 
 
 def test_not_converged_when_iterations_run_out():
