@@ -7,7 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from vi_lib import ValidationError
-from vi_lib.divergences import entropy_mvn, entropy_normal, kl_categorical, kl_monte_carlo, kl_mvn, kl_normal
+from vi_lib.families.divergences import entropy_mvn, entropy_normal, kl_categorical, kl_monte_carlo, kl_mvn, kl_normal
 
 D = torch.distributions
 

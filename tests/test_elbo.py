@@ -10,11 +10,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy import stats
 
-from vi_lib import ValidationError
-from vi_lib.conjugate import NormalNormal
-from vi_lib.divergences import kl_normal
-from vi_lib.elbo import (
+from vi_lib import (
     GaussianQ,
+    ValidationError,
     elbo_decomposition_grid,
     elbo_gaussian_grid,
     elbo_monte_carlo,
@@ -25,6 +23,8 @@ from vi_lib.elbo import (
     fit_gaussian_q,
     squared_mean_log_joint,
 )
+from vi_lib.families.divergences import kl_normal
+from vi_lib.models.conjugate import NormalNormal
 
 MODEL = NormalNormal(prior_mean=0.5, prior_std=2.0, noise_std=1.3)
 X = np.array([1.2, 0.4, 2.9, 1.7, 0.8, 2.2])

@@ -8,9 +8,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy import stats
 
-from vi_lib import ValidationError
-from vi_lib.em import (
+from vi_lib import (
     GaussianMixture1D,
+    ValidationError,
     e_step,
     em_lower_bound,
     fit_em,

@@ -5,12 +5,13 @@ import pytest
 from scipy.integrate import quad
 from scipy.stats import norm
 
-from vi_lib import ValidationError, kl_mvn
-from vi_lib.kl_fitting import (
+from vi_lib import (
+    ValidationError,
     fit_forward_kl_gaussian,
     fit_mean_field_gaussian,
     fit_reverse_kl_gaussian,
     kl_integrands,
+    kl_mvn,
     mean_field_gaussian_forward,
     mean_field_gaussian_reverse,
     mixture_log_pdf,

@@ -9,7 +9,7 @@ from sklearn.datasets import load_breast_cancer
 from sklearn.model_selection import train_test_split
 from sklearn.preprocessing import StandardScaler
 
-import vi_lib.logistic as logistic
+import vi_lib.reference.hmc as hmc
 from vi_lib import (
     BayesianLogisticRegression,
     ValidationError,
@@ -250,15 +250,15 @@ def test_mcse_matches_the_spread_of_replicated_means():
 def test_reference_posterior_starts_overdispersed(monkeypatch):
     """Documented: chains start at the Laplace mode plus twice its standard deviations times N(0, 1)."""
     seen = {}
-    original = logistic.hmc_sample
+    original = hmc.hmc_sample
 
     def spy(model, init, **kw):
         seen["init"] = np.array(init)
         return original(model, init, **kw)
 
-    monkeypatch.setattr(logistic, "hmc_sample", spy)
+    monkeypatch.setattr(hmc, "hmc_sample", spy)
     m = _one_coordinate_model()
     reference_posterior(m, np.random.default_rng(0), n_chains=400, n_draws=4, n_warmup=0)
-    mode, cov = logistic.laplace_approximation(m)
+    mode, cov = laplace_approximation(m)
     z = (seen["init"][:, 0] - mode[0]) / np.sqrt(cov[0, 0])
     assert 1.7 < z.std(ddof=1) < 2.3

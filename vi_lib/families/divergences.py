@@ -3,6 +3,7 @@
 All values are in nats (natural logarithms). Divide by ``log(2)`` for bits.
 
 Explained in Chapter: KL divergence and why its direction matters (chapters/kl_divergence.ipynb).
+
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from ._validation import (
+from .._validation import (
     ValidationError,
     as_array,
     check_finite,
@@ -23,7 +24,14 @@ from ._validation import (
     describe,
 )
 
-__all__ = ["kl_normal", "kl_mvn", "kl_categorical", "entropy_normal", "entropy_mvn", "kl_monte_carlo"]
+__all__ = [
+    "kl_normal",
+    "kl_mvn",
+    "kl_categorical",
+    "entropy_normal",
+    "entropy_mvn",
+    "kl_monte_carlo",
+]
 
 
 def kl_normal(mu_q: Any, sigma_q: Any, mu_p: Any, sigma_p: Any) -> Any:
@@ -72,6 +80,7 @@ def kl_normal(mu_q: Any, sigma_q: Any, mu_p: Any, sigma_p: Any) -> Any:
     return float(out) if out.ndim == 0 else out
 
 
+
 def kl_mvn(mean_q: Any, cov_q: Any, mean_p: Any, cov_p: Any) -> float:
     r"""KL divergence between multivariate Gaussians, :math:`\mathrm{KL}(q \,\|\, p)`, in nats.
 
@@ -118,6 +127,7 @@ def kl_mvn(mean_q: Any, cov_q: Any, mean_p: Any, cov_p: Any) -> float:
     return float(0.5 * (np.sum(m**2) + diff @ diff - d + logdet))
 
 
+
 def kl_categorical(p: Any, q: Any, *, atol: float = 1e-9) -> float:
     r"""KL divergence between categorical distributions, :math:`\mathrm{KL}(p \,\|\, q)`, in nats.
 
@@ -160,6 +170,7 @@ def kl_categorical(p: Any, q: Any, *, atol: float = 1e-9) -> float:
     return float(np.sum(p[support] * (np.log(p[support]) - np.log(q[support]))))
 
 
+
 def entropy_normal(sigma: Any) -> Any:
     r"""Differential entropy of :math:`\mathcal{N}(\mu, \sigma^2)`: :math:`\tfrac12\log(2\pi e\sigma^2)` nats.
 
@@ -180,6 +191,7 @@ def entropy_normal(sigma: Any) -> Any:
     sigma = np.asarray(check_positive("sigma", sigma, where="entropy_normal"))
     out = 0.5 * np.log(2.0 * np.pi * np.e) + np.log(sigma)
     return float(out) if out.ndim == 0 else out
+
 
 
 def entropy_mvn(cov: Any) -> float:
@@ -203,6 +215,7 @@ def entropy_mvn(cov: Any) -> float:
     d = cov.shape[0]
     logdet = 2.0 * np.sum(np.log(np.diag(np.linalg.cholesky(cov))))
     return float(0.5 * d * np.log(2.0 * np.pi * np.e) + 0.5 * logdet)
+
 
 
 def kl_monte_carlo(log_p: Callable[[np.ndarray], np.ndarray], log_q: Callable[[np.ndarray], np.ndarray],

@@ -6,6 +6,7 @@ M-step maximises the bound over the parameters :math:`\\theta`. The steps are pu
 that each one can be tested, and :func:`fit_em` records the bound at both half-steps.
 
 Explained in Chapter: The ELBO, derived two ways and checked to machine precision (chapters/elbo.ipynb).
+
 """
 
 from __future__ import annotations
@@ -15,92 +16,25 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy.special import logsumexp
 
-from ._validation import (
+from .._validation import (
     ValidationError,
-    as_array,
     check_finite,
     check_int,
-    check_nonempty,
     check_positive,
+    check_rng,
     check_shape,
+    check_vector,
 )
+from ..models.mixture import GaussianMixture1D, _check_params, _component_log_joint, gmm_log_likelihood
 
 __all__ = [
-    "GaussianMixture1D",
     "EMResult",
-    "gmm_log_density",
-    "gmm_log_likelihood",
-    "gmm_sample",
     "e_step",
     "m_step",
     "em_lower_bound",
     "init_gmm",
     "fit_em",
 ]
-
-_LOG_2PI = float(np.log(2.0 * np.pi))
-
-
-@dataclass(frozen=True)
-class GaussianMixture1D:
-    """Parameters :math:`\\theta = (\\pi, \\mu, \\sigma^2)` of a 1-D Gaussian mixture.
-
-    .. math::
-
-        p(x \\mid \\theta) = \\sum_{k=1}^K \\pi_k \\, \\mathcal{N}(x \\mid \\mu_k, \\sigma_k^2).
-
-    Parameters
-    ----------
-    weights : array of shape (K,)
-        Mixing weights, positive and summing to one (to 1e-8; they are renormalised exactly).
-    means : array of shape (K,)
-        Component means, finite.
-    variances : array of shape (K,)
-        Component variances, finite and positive.
-
-    Raises
-    ------
-    ValidationError
-        If the three arrays are not 1-D of one length K >= 1, or violate the constraints above.
-
-    Notes
-    -----
-    Explained in Chapter: The ELBO, derived two ways and checked to machine precision
-    (chapters/elbo.ipynb).
-    """
-
-    weights: np.ndarray
-    means: np.ndarray
-    variances: np.ndarray
-
-    def __post_init__(self) -> None:
-        where = "GaussianMixture1D"
-        w = check_finite("weights", as_array("weights", self.weights, ndim=1, where=where), where=where)
-        if w.size < 1:
-            raise ValidationError(f"{where}: `weights` must have at least one component (K >= 1); "
-                                  "received an empty array.")
-        mu = check_shape("means", self.means, (w.size,), where=where)
-        mu = check_finite("means", mu, where=where)
-        var = check_shape("variances", self.variances, (w.size,), where=where)
-        var = np.atleast_1d(check_positive("variances", var, where=where))
-        if np.any(w <= 0):
-            raise ValidationError(f"{where}: `weights` must be positive; received {w!r}.")
-        if abs(float(w.sum()) - 1.0) > 1e-8:
-            raise ValidationError(f"{where}: `weights` must sum to 1; received weights summing to "
-                                  f"{float(w.sum())!r}.")
-        object.__setattr__(self, "weights", w / w.sum())
-        object.__setattr__(self, "means", mu.copy())
-        object.__setattr__(self, "variances", var.copy())
-
-    @property
-    def n_components(self) -> int:
-        """Number of components K."""
-        return int(self.weights.size)
-
-    @property
-    def stds(self) -> np.ndarray:
-        """Component standard deviations, shape (K,)."""
-        return np.sqrt(self.variances)
 
 
 @dataclass(frozen=True)
@@ -141,126 +75,19 @@ class EMResult:
         return int(self.bounds_after_e.size)
 
 
-def _check_data(x: object, where: str) -> np.ndarray:
-    arr = as_array("x", x, ndim=1, where=where)
-    arr = check_nonempty("x", arr, where=where)
-    return check_finite("x", arr, where=where)
 
+def _check_resp(resp: object, n: int, where: str) -> np.ndarray:
+    r = check_shape("resp", resp, (n, None), where=where)
+    r = check_finite("resp", r, where=where)
+    if r.shape[1] < 1:
+        raise ValidationError(f"{where}: `resp` must have at least one column (K >= 1); "
+                              f"received shape {r.shape}.")
+    if np.any(r < 0) or not np.allclose(r.sum(axis=1), 1.0, rtol=0.0, atol=1e-8):
+        raise ValidationError(f"{where}: `resp` must have non-negative rows that sum to 1; "
+                              f"received row sums in [{r.sum(axis=1).min():.6g}, "
+                              f"{r.sum(axis=1).max():.6g}] and minimum entry {r.min():.6g}.")
+    return r
 
-def _check_params(params: object, where: str, name: str = "params") -> GaussianMixture1D:
-    if not isinstance(params, GaussianMixture1D):
-        raise ValidationError(f"{where}: `{name}` must be a GaussianMixture1D; received "
-                              f"{type(params).__name__}.")
-    return params
-
-
-def _component_log_joint(x: np.ndarray, params: GaussianMixture1D) -> np.ndarray:
-    """Matrix of :math:`\\log \\pi_k + \\log \\mathcal{N}(x_i \\mid \\mu_k, \\sigma_k^2)`, shape (n, K)."""
-    diff = x[:, None] - params.means[None, :]
-    log_norm = -0.5 * (_LOG_2PI + np.log(params.variances))[None, :] - 0.5 * diff**2 / params.variances[None, :]
-    return np.log(params.weights)[None, :] + log_norm
-
-
-def gmm_log_density(x: np.ndarray, params: GaussianMixture1D) -> np.ndarray:
-    """Pointwise log-density of the mixture.
-
-    .. math::
-
-        \\log p(x_i \\mid \\theta) = \\log \\sum_k \\pi_k \\mathcal{N}(x_i \\mid \\mu_k, \\sigma_k^2),
-
-    computed with a log-sum-exp so that far tails do not underflow.
-
-    Parameters
-    ----------
-    x : array of shape (n,)
-        Points, finite, at least one.
-    params : GaussianMixture1D
-        Mixture parameters.
-
-    Returns
-    -------
-    numpy.ndarray of shape (n,)
-        Log-densities in nats.
-
-    References
-    ----------
-    bishop2006pattern (Section 9.2).
-
-    Notes
-    -----
-    Explained in Chapter: The ELBO, derived two ways and checked to machine precision
-    (chapters/elbo.ipynb).
-    """
-    where = "gmm_log_density"
-    x = _check_data(x, where)
-    params = _check_params(params, where)
-    return logsumexp(_component_log_joint(x, params), axis=1)
-
-
-def gmm_log_likelihood(x: np.ndarray, params: GaussianMixture1D) -> float:
-    """Log-likelihood :math:`\\log p(x \\mid \\theta) = \\sum_i \\log p(x_i \\mid \\theta)` in nats.
-
-    Parameters
-    ----------
-    x : array of shape (n,)
-        Data, finite, at least one point.
-    params : GaussianMixture1D
-        Mixture parameters.
-
-    Returns
-    -------
-    float
-        The log-likelihood (a sum over data points, not a mean).
-
-    References
-    ----------
-    bishop2006pattern (Eq. 9.14).
-
-    Notes
-    -----
-    Explained in Chapter: The ELBO, derived two ways and checked to machine precision
-    (chapters/elbo.ipynb).
-    """
-    where = "gmm_log_likelihood"
-    x = _check_data(x, where)
-    params = _check_params(params, where)
-    return float(np.sum(logsumexp(_component_log_joint(x, params), axis=1)))
-
-
-def gmm_sample(n: int, params: GaussianMixture1D, rng: np.random.Generator) -> np.ndarray:
-    """Draw ``n`` points from the mixture (labels first, then the component's normal).
-
-    Parameters
-    ----------
-    n : int
-        Number of points, at least 1.
-    params : GaussianMixture1D
-        Mixture parameters.
-    rng : numpy.random.Generator
-        Source of randomness.
-
-    Returns
-    -------
-    numpy.ndarray of shape (n,)
-        The sample.
-
-    Notes
-    -----
-    Explained in Chapter: The ELBO, derived two ways and checked to machine precision
-    (chapters/elbo.ipynb).
-    """
-    where = "gmm_sample"
-    n = check_int("n", n, minimum=1, where=where)
-    params = _check_params(params, where)
-    _check_rng(rng, where)
-    labels = rng.choice(params.n_components, size=n, p=params.weights)
-    return params.means[labels] + params.stds[labels] * rng.standard_normal(n)
-
-
-def _check_rng(rng: object, where: str) -> None:
-    if not isinstance(rng, np.random.Generator):
-        raise ValidationError(f"{where}: `rng` must be a numpy.random.Generator; received "
-                              f"{type(rng).__name__}.")
 
 
 def e_step(x: np.ndarray, params: GaussianMixture1D) -> np.ndarray:
@@ -296,23 +123,11 @@ def e_step(x: np.ndarray, params: GaussianMixture1D) -> np.ndarray:
     (chapters/elbo.ipynb).
     """
     where = "e_step"
-    x = _check_data(x, where)
+    x = check_vector(x, where)
     params = _check_params(params, where)
     logits = _component_log_joint(x, params)
     return np.exp(logits - logsumexp(logits, axis=1, keepdims=True))
 
-
-def _check_resp(resp: object, n: int, where: str) -> np.ndarray:
-    r = check_shape("resp", resp, (n, None), where=where)
-    r = check_finite("resp", r, where=where)
-    if r.shape[1] < 1:
-        raise ValidationError(f"{where}: `resp` must have at least one column (K >= 1); "
-                              f"received shape {r.shape}.")
-    if np.any(r < 0) or not np.allclose(r.sum(axis=1), 1.0, rtol=0.0, atol=1e-8):
-        raise ValidationError(f"{where}: `resp` must have non-negative rows that sum to 1; "
-                              f"received row sums in [{r.sum(axis=1).min():.6g}, "
-                              f"{r.sum(axis=1).max():.6g}] and minimum entry {r.min():.6g}.")
-    return r
 
 
 def m_step(x: np.ndarray, resp: np.ndarray, *, variance_floor: float = 1e-6) -> GaussianMixture1D:
@@ -365,7 +180,7 @@ def m_step(x: np.ndarray, resp: np.ndarray, *, variance_floor: float = 1e-6) -> 
     (chapters/elbo.ipynb).
     """
     where = "m_step"
-    x = _check_data(x, where)
+    x = check_vector(x, where)
     r = _check_resp(resp, x.size, where)
     floor = check_positive("variance_floor", variance_floor, where=where)
     nk = r.sum(axis=0)
@@ -380,6 +195,7 @@ def m_step(x: np.ndarray, resp: np.ndarray, *, variance_floor: float = 1e-6) -> 
     variances = (r * (x[:, None] - means[None, :]) ** 2).sum(axis=0) / nk
     variances = np.maximum(variances, floor)
     return GaussianMixture1D(weights=nk / nk.sum(), means=means, variances=variances)
+
 
 
 def em_lower_bound(x: np.ndarray, params: GaussianMixture1D, resp: np.ndarray) -> float:
@@ -419,13 +235,14 @@ def em_lower_bound(x: np.ndarray, params: GaussianMixture1D, resp: np.ndarray) -
     (chapters/elbo.ipynb).
     """
     where = "em_lower_bound"
-    x = _check_data(x, where)
+    x = check_vector(x, where)
     params = _check_params(params, where)
     r = _check_resp(resp, x.size, where)
     r = check_shape("resp", r, (x.size, params.n_components), where=where)
     log_joint = _component_log_joint(x, params)
     safe_log_r = np.log(np.where(r > 0, r, 1.0))
     return float(np.sum(np.where(r > 0, r * (log_joint - safe_log_r), 0.0)))
+
 
 
 def init_gmm(x: np.ndarray, n_components: int, rng: np.random.Generator) -> GaussianMixture1D:
@@ -451,9 +268,9 @@ def init_gmm(x: np.ndarray, n_components: int, rng: np.random.Generator) -> Gaus
     (chapters/elbo.ipynb).
     """
     where = "init_gmm"
-    x = _check_data(x, where)
+    x = check_vector(x, where)
     k = check_int("n_components", n_components, minimum=1, where=where)
-    _check_rng(rng, where)
+    check_rng(rng, where)
     distinct = np.unique(x)
     if distinct.size < k or (k > 1 and np.var(x) == 0.0):
         raise ValidationError(f"{where}: `x` must have at least n_components={k} distinct values; "
@@ -461,6 +278,7 @@ def init_gmm(x: np.ndarray, n_components: int, rng: np.random.Generator) -> Gaus
     var = float(np.var(x)) if distinct.size > 1 else 1.0
     means = rng.choice(distinct, size=k, replace=False)
     return GaussianMixture1D(weights=np.full(k, 1.0 / k), means=np.sort(means), variances=np.full(k, var))
+
 
 
 def fit_em(x: np.ndarray, init: GaussianMixture1D, *, n_iter: int = 100, tol: float = 1e-10,
@@ -513,7 +331,7 @@ def fit_em(x: np.ndarray, init: GaussianMixture1D, *, n_iter: int = 100, tol: fl
     (chapters/elbo.ipynb).
     """
     where = "fit_em"
-    x = _check_data(x, where)
+    x = check_vector(x, where)
     params = _check_params(init, where, "init")
     n_iter = check_int("n_iter", n_iter, minimum=1, where=where)
     tol = check_positive("tol", tol, allow_zero=True, where=where)

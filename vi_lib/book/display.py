@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from ._validation import ValidationError, _fail
+from .._validation import ValidationError, _fail
 
 __all__ = ["format_table"]
 

@@ -9,6 +9,7 @@ nats. A loss to minimise is ``-elbo``; nothing here returns a loss.
     = \\log p(x) - \\mathrm{KL}(q(z) \\,\\|\\, p(z \\mid x)).
 
 Explained in Chapter: The ELBO, derived two ways and checked to machine precision (chapters/elbo.ipynb).
+
 """
 
 from __future__ import annotations
@@ -18,26 +19,26 @@ from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 import numpy as np
-from scipy.optimize import minimize
 from scipy.special import logsumexp
 
-from ._validation import (
+from .._validation import (
     ValidationError,
     as_array,
+    check_callable,
     check_finite,
     check_int,
-    check_nonempty,
     check_positive,
+    check_rng,
+    check_vector,
     describe,
 )
-from .conjugate import NormalNormal
-from .divergences import kl_normal
+from ..families.divergences import kl_normal
+from ..families.gaussian import GaussianQ
+from ..models.conjugate import NormalNormal
 
 __all__ = [
-    "GaussianQ",
     "ELBOTerms",
     "MonteCarloEstimate",
-    "GaussianFit",
     "elbo_terms_normal_normal",
     "elbo_normal_normal",
     "elbo_monte_carlo",
@@ -45,74 +46,12 @@ __all__ = [
     "elbo_monte_carlo_kl_form",
     "elbo_decomposition_grid",
     "elbo_gaussian_grid",
-    "fit_gaussian_q",
     "squared_mean_log_joint",
 ]
 
+
 _LOG_2PI = float(np.log(2.0 * np.pi))
 
-
-def _check_rng(rng: object, where: str) -> None:
-    if not isinstance(rng, np.random.Generator):
-        raise ValidationError(f"{where}: `rng` must be a numpy.random.Generator; received "
-                              f"{type(rng).__name__}.")
-
-
-def _check_callable(name: str, fn: object, where: str) -> None:
-    if not callable(fn):
-        raise ValidationError(f"{where}: `{name}` must be callable; received {describe(fn)}.")
-
-
-def _check_data(x: object, where: str) -> np.ndarray:
-    arr = as_array("x", x, ndim=1, where=where)
-    arr = check_nonempty("x", arr, where=where)
-    return check_finite("x", arr, where=where)
-
-
-@dataclass(frozen=True)
-class GaussianQ:
-    """A univariate Gaussian variational distribution :math:`q(z) = \\mathcal{N}(z \\mid m, s^2)`.
-
-    Parameters
-    ----------
-    mean : float
-        Mean m, finite.
-    std : float
-        Standard deviation s, finite and positive.
-
-    Notes
-    -----
-    Explained in Chapter: The ELBO, derived two ways and checked to machine precision
-    (chapters/elbo.ipynb).
-    """
-
-    mean: float
-    std: float
-
-    def __post_init__(self) -> None:
-        m = check_finite("mean", self.mean, where="GaussianQ")
-        if m.ndim != 0:
-            raise ValidationError(f"GaussianQ: `mean` must be a scalar; received {describe(m)}.")
-        s = check_positive("std", self.std, where="GaussianQ")
-        if not isinstance(s, float):
-            raise ValidationError(f"GaussianQ: `std` must be a scalar; received {describe(s)}.")
-        object.__setattr__(self, "mean", float(m))
-        object.__setattr__(self, "std", s)
-
-    def sample(self, n: int, rng: np.random.Generator) -> np.ndarray:
-        """Draw ``n`` samples, shape (n,), as ``mean + std * eps`` with ``eps ~ N(0, 1)``."""
-        n = check_int("n", n, minimum=1, where="GaussianQ.sample")
-        _check_rng(rng, "GaussianQ.sample")
-        return self.mean + self.std * rng.standard_normal(n)
-
-    def log_prob(self, z: np.ndarray) -> np.ndarray:
-        """Log-density :math:`\\log q(z)` at points ``z`` of any shape (same shape out)."""
-        z = check_finite("z", z, where="GaussianQ.log_prob")
-        return -0.5 * (_LOG_2PI + 2.0 * np.log(self.std)) - 0.5 * ((z - self.mean) / self.std) ** 2
-
-    def entropy(self) -> float:
-        """Differential entropy :math:`H[q] = -\\mathbb{E}_q[\\log q] = \\tfrac12 \\log(2 \\pi e s^2)`."""
-        return 0.5 * (_LOG_2PI + 1.0) + float(np.log(self.std))
 
 
 @dataclass(frozen=True)
@@ -147,6 +86,7 @@ class ELBOTerms:
         return self.expected_log_likelihood + self.expected_log_prior + self.entropy
 
 
+
 class MonteCarloEstimate(NamedTuple):
     """A Monte Carlo estimate with its standard error (the sample std over the square root of n)."""
 
@@ -154,18 +94,12 @@ class MonteCarloEstimate(NamedTuple):
     standard_error: float
 
 
-class GaussianFit(NamedTuple):
-    """Result of :func:`fit_gaussian_q`: the best Gaussian q found and its ELBO."""
-
-    mean: float
-    std: float
-    elbo: float
-
 
 def _check_model(model: object, where: str) -> NormalNormal:
     if not isinstance(model, NormalNormal):
         raise ValidationError(f"{where}: `model` must be a NormalNormal; received {type(model).__name__}.")
     return model
+
 
 
 def elbo_terms_normal_normal(q_mean: Any, q_std: Any, model: NormalNormal, x: np.ndarray) -> ELBOTerms:
@@ -218,7 +152,7 @@ def elbo_terms_normal_normal(q_mean: Any, q_std: Any, model: NormalNormal, x: np
     m = check_finite("q_mean", q_mean, where=where)
     s = np.asarray(check_positive("q_std", q_std, where=where), dtype=float)
     model = _check_model(model, where)
-    x = _check_data(x, where)
+    x = check_vector(x, where)
     try:
         m, s = np.broadcast_arrays(m, s)
     except ValueError:
@@ -236,6 +170,7 @@ def elbo_terms_normal_normal(q_mean: Any, q_std: Any, model: NormalNormal, x: np
     if m.ndim == 0:
         return ELBOTerms(float(ell), float(kl), float(elp), float(ent))
     return ELBOTerms(ell, kl, elp, ent)
+
 
 
 def elbo_normal_normal(q_mean: Any, q_std: Any, model: NormalNormal, x: np.ndarray, *,
@@ -284,12 +219,14 @@ def elbo_normal_normal(q_mean: Any, q_std: Any, model: NormalNormal, x: np.ndarr
     return terms.reconstruction_form if form == "kl" else terms.entropy_form
 
 
+
 def _draw(sample_q: Callable, n: int, rng: np.random.Generator, where: str) -> np.ndarray:
     z = np.asarray(sample_q(n, rng))
     if z.ndim < 1 or z.shape[0] != n:
         raise ValidationError(f"{where}: `sample_q(n, rng)` must return an array with n={n} rows; "
                               f"received {describe(z)}.")
     return z
+
 
 
 def _evaluate(name: str, fn: Callable, z: np.ndarray, n: int, where: str) -> np.ndarray:
@@ -303,8 +240,10 @@ def _evaluate(name: str, fn: Callable, z: np.ndarray, n: int, where: str) -> np.
     return vals
 
 
+
 def _mean_and_se(vals: np.ndarray) -> MonteCarloEstimate:
     return MonteCarloEstimate(float(vals.mean()), float(vals.std(ddof=1) / np.sqrt(vals.size)))
+
 
 
 def elbo_monte_carlo(log_joint: Callable[[np.ndarray], np.ndarray],
@@ -357,11 +296,12 @@ def elbo_monte_carlo(log_joint: Callable[[np.ndarray], np.ndarray],
     """
     where = "elbo_monte_carlo"
     for name, fn in (("log_joint", log_joint), ("sample_q", sample_q), ("log_q", log_q)):
-        _check_callable(name, fn, where)
+        check_callable(name, fn, where)
     n = check_int("n", n, minimum=2, where=where)
-    _check_rng(rng, where)
+    check_rng(rng, where)
     z = _draw(sample_q, n, rng, where)
     return _mean_and_se(_evaluate("log_joint", log_joint, z, n, where) - _evaluate("log_q", log_q, z, n, where))
+
 
 
 def elbo_monte_carlo_entropy_form(log_joint: Callable[[np.ndarray], np.ndarray],
@@ -402,16 +342,17 @@ def elbo_monte_carlo_entropy_form(log_joint: Callable[[np.ndarray], np.ndarray],
     (chapters/elbo.ipynb).
     """
     where = "elbo_monte_carlo_entropy_form"
-    _check_callable("log_joint", log_joint, where)
-    _check_callable("sample_q", sample_q, where)
+    check_callable("log_joint", log_joint, where)
+    check_callable("sample_q", sample_q, where)
     h = check_finite("entropy", entropy, where=where)
     if h.ndim != 0:
         raise ValidationError(f"{where}: `entropy` must be a scalar; received {describe(h)}.")
     n = check_int("n", n, minimum=2, where=where)
-    _check_rng(rng, where)
+    check_rng(rng, where)
     z = _draw(sample_q, n, rng, where)
     est = _mean_and_se(_evaluate("log_joint", log_joint, z, n, where))
     return MonteCarloEstimate(est.estimate + float(h), est.standard_error)
+
 
 
 def elbo_monte_carlo_kl_form(log_likelihood: Callable[[np.ndarray], np.ndarray],
@@ -454,16 +395,17 @@ def elbo_monte_carlo_kl_form(log_likelihood: Callable[[np.ndarray], np.ndarray],
     (chapters/elbo.ipynb).
     """
     where = "elbo_monte_carlo_kl_form"
-    _check_callable("log_likelihood", log_likelihood, where)
-    _check_callable("sample_q", sample_q, where)
+    check_callable("log_likelihood", log_likelihood, where)
+    check_callable("sample_q", sample_q, where)
     kl = check_positive("kl_to_prior", kl_to_prior, allow_zero=True, where=where)
     if not isinstance(kl, float):
         raise ValidationError(f"{where}: `kl_to_prior` must be a scalar; received {describe(kl)}.")
     n = check_int("n", n, minimum=2, where=where)
-    _check_rng(rng, where)
+    check_rng(rng, where)
     z = _draw(sample_q, n, rng, where)
     est = _mean_and_se(_evaluate("log_likelihood", log_likelihood, z, n, where))
     return MonteCarloEstimate(est.estimate - kl, est.standard_error)
+
 
 
 def _check_grid(grid: object, where: str) -> tuple[np.ndarray, float]:
@@ -477,6 +419,7 @@ def _check_grid(grid: object, where: str) -> tuple[np.ndarray, float]:
         raise ValidationError(f"{where}: `grid` must be increasing and evenly spaced; "
                               f"received {describe(g)}.")
     return g, h
+
 
 
 def elbo_decomposition_grid(log_joint: Callable[[np.ndarray], np.ndarray],
@@ -530,10 +473,11 @@ def elbo_decomposition_grid(log_joint: Callable[[np.ndarray], np.ndarray],
     return _elbo_decomposition_grid(log_joint, log_q, grid, "elbo_decomposition_grid")
 
 
+
 def _elbo_decomposition_grid(log_joint: Callable[[np.ndarray], np.ndarray], log_q: Callable[[np.ndarray], np.ndarray],
                              grid: np.ndarray, where: str) -> tuple[float, float, float]:
-    _check_callable("log_joint", log_joint, where)
-    _check_callable("log_q", log_q, where)
+    check_callable("log_joint", log_joint, where)
+    check_callable("log_q", log_q, where)
     g, h = _check_grid(grid, where)
     lj = _evaluate("log_joint", log_joint, g, g.size, where)
     lq = _evaluate("log_q", log_q, g, g.size, where)
@@ -548,6 +492,7 @@ def _elbo_decomposition_grid(log_joint: Callable[[np.ndarray], np.ndarray], log_
     elbo = float(np.sum(qz * (lj - lq)) * h)
     kl = float(np.sum(qz * (lq - lj + log_z)) * h)
     return elbo, kl, log_z
+
 
 
 def elbo_gaussian_grid(q_mean: float, q_std: float, log_joint: Callable[[np.ndarray], np.ndarray],
@@ -588,66 +533,6 @@ def elbo_gaussian_grid(q_mean: float, q_std: float, log_joint: Callable[[np.ndar
     return _elbo_decomposition_grid(log_joint, q.log_prob, grid, where)[0]
 
 
-def fit_gaussian_q(elbo_fn: Callable[[float, float], float], init_mean: float, init_std: float, *,
-                   xatol: float = 1e-10) -> GaussianFit:
-    """Maximise ``elbo_fn(mean, std)`` over Gaussian q, parametrised by ``(mean, log std)``.
-
-    Uses :func:`scipy.optimize.minimize` (Nelder-Mead, derivative-free, tight tolerances) on
-    the negative ELBO; the log parametrisation keeps the standard deviation positive.
-
-    Parameters
-    ----------
-    elbo_fn : callable
-        ``elbo_fn(mean, std)`` returning the +ELBO of :math:`\\mathcal{N}(\\text{mean}, \\text{std}^2)`.
-    init_mean : float
-        Starting mean, finite.
-    init_std : float
-        Starting standard deviation, positive.
-    xatol : float
-        Absolute tolerance on the parameters, positive.
-
-    Returns
-    -------
-    GaussianFit
-        ``(mean, std, elbo)`` at the optimum found.
-
-    Raises
-    ------
-    ValidationError
-        On bad arguments.
-    RuntimeError
-        If the optimiser reports failure.
-
-    Notes
-    -----
-    Explained in Chapter: The ELBO, derived two ways and checked to machine precision
-    (chapters/elbo.ipynb).
-    """
-    where = "fit_gaussian_q"
-    _check_callable("elbo_fn", elbo_fn, where)
-    m0 = check_finite("init_mean", init_mean, where=where)
-    s0 = check_positive("init_std", init_std, where=where)
-    for name, v in (("init_mean", m0), ("init_std", s0)):
-        if np.ndim(v) != 0:
-            raise ValidationError(f"{where}: `{name}` must be a scalar; received {describe(v)}.")
-    tol = check_positive("xatol", xatol, where=where)
-    n_calls = [0]
-
-    def objective(p: np.ndarray) -> float:
-        value = float(elbo_fn(float(p[0]), float(np.exp(p[1]))))
-        n_calls[0] += 1
-        if n_calls[0] == 1 and not np.isfinite(value):
-            raise ValidationError(f"{where}: `elbo_fn` must return a finite ELBO at the start "
-                                  f"(init_mean={float(m0)!r}, init_std={float(s0)!r}); returned {value!r}.")
-        return -value
-
-    res = minimize(objective,
-                   x0=np.array([float(m0), np.log(s0)]), method="Nelder-Mead",
-                   options={"xatol": tol, "fatol": 1e-13, "maxiter": 20000, "maxfev": 40000})
-    if not res.success:
-        raise RuntimeError(f"{where}: the optimiser did not converge: {res.message}")
-    return GaussianFit(float(res.x[0]), float(np.exp(res.x[1])), float(-res.fun))
-
 
 def squared_mean_log_joint(z: np.ndarray, x: np.ndarray, *, prior_std: float = 1.0,
                            noise_std: float = 0.5) -> np.ndarray:
@@ -683,7 +568,7 @@ def squared_mean_log_joint(z: np.ndarray, x: np.ndarray, *, prior_std: float = 1
     """
     where = "squared_mean_log_joint"
     z = check_finite("z", z, where=where)
-    x = _check_data(x, where)
+    x = check_vector(x, where)
     s0 = check_positive("prior_std", prior_std, where=where)
     s = check_positive("noise_std", noise_std, where=where)
     log_prior = -0.5 * (_LOG_2PI + 2.0 * np.log(s0)) - 0.5 * (z / s0) ** 2

@@ -1,34 +1,53 @@
-"""Fitting a Gaussian to a target by forward or reverse KL (1-D mixtures and 2-D mean-field).
+"""Fitting a Gaussian ``q`` to a target by forward or reverse KL, or by maximising an ELBO.
 
-Explained in Chapter: KL divergence and why its direction matters (chapters/kl_divergence.ipynb).
+* 1-D: a Gaussian fitted to a Gaussian mixture by forward KL (moment matching) or reverse KL
+  (quadrature and BFGS, with its gradient, Hessian and stationary points), and the two KL
+  integrands on a grid (explained in chapters/kl_divergence.ipynb);
+* 2-D: the mean-field Gaussian closest to a correlated Gaussian in either direction, in closed form
+  and numerically (explained in chapters/kl_divergence.ipynb);
+* :func:`fit_gaussian_q`: a 1-D Gaussian ``q`` maximising any ELBO function of its mean and standard
+  deviation (explained in chapters/elbo.ipynb).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 from scipy.optimize import minimize, root
-from scipy.special import logsumexp
 
-from ._validation import (
+from .._validation import (
     ValidationError,
     as_array,
+    check_callable,
     check_finite,
     check_int,
     check_positive,
     check_positive_definite,
+    check_scalar,
     check_shape,
     describe,
 )
-from .divergences import entropy_normal, kl_mvn
+from ..families.divergences import entropy_normal, kl_mvn
+from ..models.mixture import _check_mixture, _log_pdf_and_dlog
 
 __all__ = [
-    "ReverseKLFit", "MeanFieldFit", "mixture_log_pdf", "fit_forward_kl_gaussian", "reverse_kl_to_mixture",
-    "reverse_kl_gradient", "reverse_kl_hessian", "fit_reverse_kl_gaussian", "reverse_kl_stationary_point",
+    "ReverseKLFit",
+    "MeanFieldFit",
+    "fit_forward_kl_gaussian",
+    "reverse_kl_to_mixture",
+    "reverse_kl_gradient",
+    "reverse_kl_hessian",
+    "fit_reverse_kl_gaussian",
+    "reverse_kl_stationary_point",
     "kl_integrands",
-    "mean_field_gaussian_reverse", "mean_field_gaussian_forward", "fit_mean_field_gaussian",
+    "mean_field_gaussian_reverse",
+    "mean_field_gaussian_forward",
+    "fit_mean_field_gaussian",
+    "GaussianFit",
+    "fit_gaussian_q",
 ]
 
 
@@ -45,6 +64,7 @@ class ReverseKLFit:
     converged: bool
 
 
+
 @dataclass(frozen=True)
 class MeanFieldFit:
     """Result of :func:`fit_mean_field_gaussian`: ``mean`` (d,), ``var`` (d,), ``kl`` (nats), ``converged``."""
@@ -54,57 +74,6 @@ class MeanFieldFit:
     kl: float
     converged: bool
 
-
-def _check_mixture(weights: Any, means: Any, stds: Any, where: str) -> tuple[np.ndarray, ...]:
-    w = check_finite("weights", as_array("weights", weights, ndim=1, where=where), where=where)
-    if w.size == 0 or np.any(w < 0) or abs(w.sum() - 1.0) > 1e-9:
-        raise ValidationError(f"{where}: `weights` must be non-negative and sum to 1; received entries "
-                              f"summing to {w.sum():.6g}.")
-    m = check_finite("means", check_shape("means", means, w.shape, where=where), where=where)
-    s = np.asarray(check_positive("stds", check_shape("stds", stds, w.shape, where=where), where=where))
-    return w, m, s
-
-
-def _scalar(name: str, value: Any, where: str, *, positive: bool = False) -> float:
-    arr = check_positive(name, value, where=where) if positive else check_finite(name, value, where=where)
-    if np.ndim(arr) != 0:
-        raise ValidationError(f"{where}: `{name}` must be a scalar; received {describe(arr)}.")
-    return float(arr)
-
-
-def _log_pdf_and_dlog(x: np.ndarray, w: np.ndarray, m: np.ndarray, s: np.ndarray) -> tuple[np.ndarray, ...]:
-    z = (x[..., None] - m) / s
-    comp = np.log(w) - 0.5 * z**2 - np.log(s) - 0.5 * np.log(2.0 * np.pi)
-    lp = logsumexp(comp, axis=-1)
-    resp = np.exp(comp - lp[..., None])
-    dlog = np.sum(resp * (-z / s), axis=-1)
-    return lp, dlog
-
-
-def mixture_log_pdf(x: Any, weights: Any, means: Any, stds: Any) -> np.ndarray:
-    r"""Log-density of a 1-D Gaussian mixture :math:`p(x) = \sum_k w_k \mathcal{N}(x; m_k, s_k^2)`.
-
-    Parameters
-    ----------
-    x : ndarray, shape (...)
-        Evaluation points.
-    weights, means, stds : ndarray, shape (K,)
-        Mixture weights (summing to 1), component means and standard deviations (> 0).
-
-    Returns
-    -------
-    ndarray, shape (...)
-        :math:`\log p(x)`, computed with log-sum-exp.
-
-    References
-    ----------
-    bishop2006pattern
-    """
-    where = "mixture_log_pdf"
-    w, m, s = _check_mixture(weights, means, stds, where)
-    x = check_finite("x", x, where=where)
-    with np.errstate(divide="ignore"):
-        return _log_pdf_and_dlog(x, w, m, s)[0]
 
 
 def fit_forward_kl_gaussian(weights: Any, means: Any, stds: Any) -> tuple[float, float]:
@@ -135,6 +104,7 @@ def fit_forward_kl_gaussian(weights: Any, means: Any, stds: Any) -> tuple[float,
     return mu, float(np.sqrt(var))
 
 
+
 def _gl(n_panels: int) -> tuple[np.ndarray, np.ndarray]:
     """Standardised nodes ``t`` and weights (summing to 1) for expectations under N(0, 1).
 
@@ -148,6 +118,7 @@ def _gl(n_panels: int) -> tuple[np.ndarray, np.ndarray]:
     t = (mid[:, None] + half[:, None] * t8).ravel()
     w = (half[:, None] * w8).ravel() * np.exp(-0.5 * t**2) / np.sqrt(2.0 * np.pi)
     return t, w
+
 
 
 def reverse_kl_to_mixture(mean: float, std: float, weights: Any, means: Any, stds: Any, *,
@@ -187,12 +158,13 @@ def reverse_kl_to_mixture(mean: float, std: float, weights: Any, means: Any, std
     """
     where = "reverse_kl_to_mixture"
     w, m, s = _check_mixture(weights, means, stds, where)
-    mean = _scalar("mean", mean, where)
-    std = _scalar("std", std, where, positive=True)
+    mean = check_scalar("mean", mean, where)
+    std = check_scalar("std", std, where, positive=True)
     n_panels = check_int("n_panels", n_panels, minimum=2, where=where)
     t, wt = _gl(n_panels)
     lp, _ = _log_pdf_and_dlog(mean + std * t, w, m, s)
     return float(-entropy_normal(std) - wt @ lp)
+
 
 
 def reverse_kl_gradient(mean: float, std: float, weights: Any, means: Any, stds: Any, *,
@@ -218,13 +190,14 @@ def reverse_kl_gradient(mean: float, std: float, weights: Any, means: Any, stds:
     """
     where = "reverse_kl_gradient"
     w, m, s = _check_mixture(weights, means, stds, where)
-    mean = _scalar("mean", mean, where)
-    std = _scalar("std", std, where, positive=True)
+    mean = check_scalar("mean", mean, where)
+    std = check_scalar("std", std, where, positive=True)
     n_panels = check_int("n_panels", n_panels, minimum=2, where=where)
     t, wt = _gl(n_panels)
     _, dlog = _log_pdf_and_dlog(mean + std * t, w, m, s)
     g = -dlog
     return np.array([wt @ g, wt @ (g * std * t) - 1.0])
+
 
 
 def reverse_kl_hessian(mean: float, std: float, weights: Any, means: Any, stds: Any, *,
@@ -247,8 +220,8 @@ def reverse_kl_hessian(mean: float, std: float, weights: Any, means: Any, stds: 
     """
     where = "reverse_kl_hessian"
     _check_mixture(weights, means, stds, where)
-    mean = _scalar("mean", mean, where)
-    std = _scalar("std", std, where, positive=True)
+    mean = check_scalar("mean", mean, where)
+    std = check_scalar("std", std, where, positive=True)
     step = check_positive("step", step, where=where)
     h = np.zeros((2, 2))
     for i, e in enumerate(np.eye(2) * step):
@@ -256,6 +229,7 @@ def reverse_kl_hessian(mean: float, std: float, weights: Any, means: Any, stds: 
         gm = reverse_kl_gradient(mean - e[0], std * np.exp(-e[1]), weights, means, stds)
         h[:, i] = (gp - gm) / (2.0 * step)
     return 0.5 * (h + h.T)
+
 
 
 def fit_reverse_kl_gaussian(weights: Any, means: Any, stds: Any, init_mean: float, init_std: float,
@@ -291,8 +265,8 @@ def fit_reverse_kl_gaussian(weights: Any, means: Any, stds: Any, init_mean: floa
     """
     where = "fit_reverse_kl_gaussian"
     w, m, s = _check_mixture(weights, means, stds, where)
-    init_mean = _scalar("init_mean", init_mean, where)
-    init_std = _scalar("init_std", init_std, where, positive=True)
+    init_mean = check_scalar("init_mean", init_mean, where)
+    init_std = check_scalar("init_std", init_std, where, positive=True)
     n_panels = check_int("n_panels", n_panels, minimum=2, where=where)
     gtol = check_positive("gtol", gtol, where=where)
 
@@ -307,6 +281,7 @@ def fit_reverse_kl_gaussian(weights: Any, means: Any, stds: Any, init_mean: floa
     grad = jac(res.x)
     return ReverseKLFit(float(res.x[0]), float(np.exp(res.x[1])), float(res.fun),
                         bool(np.linalg.norm(grad) < 1e-6))
+
 
 
 def reverse_kl_stationary_point(weights: Any, means: Any, stds: Any, init_mean: float, init_std: float,
@@ -342,8 +317,8 @@ def reverse_kl_stationary_point(weights: Any, means: Any, stds: Any, init_mean: 
     """
     where = "reverse_kl_stationary_point"
     w, m, s = _check_mixture(weights, means, stds, where)
-    init_mean = _scalar("init_mean", init_mean, where)
-    init_std = _scalar("init_std", init_std, where, positive=True)
+    init_mean = check_scalar("init_mean", init_mean, where)
+    init_std = check_scalar("init_std", init_std, where, positive=True)
     n_panels = check_int("n_panels", n_panels, minimum=2, where=where)
 
     def grad(th: np.ndarray) -> np.ndarray:
@@ -353,6 +328,7 @@ def reverse_kl_stationary_point(weights: Any, means: Any, stds: Any, init_mean: 
     mean, std = float(res.x[0]), float(np.exp(res.x[1]))
     return ReverseKLFit(mean, std, reverse_kl_to_mixture(mean, std, w, m, s, n_panels=n_panels),
                         bool(np.all(np.isfinite(res.x)) and np.linalg.norm(grad(res.x)) < 1e-6))
+
 
 
 def kl_integrands(x: Any, weights: Any, means: Any, stds: Any, q_mean: float, q_std: float
@@ -379,11 +355,12 @@ def kl_integrands(x: Any, weights: Any, means: Any, stds: Any, q_mean: float, q_
     where = "kl_integrands"
     w, m, s = _check_mixture(weights, means, stds, where)
     x = check_finite("x", x, where=where)
-    q_mean = _scalar("q_mean", q_mean, where)
-    q_std = _scalar("q_std", q_std, where, positive=True)
+    q_mean = check_scalar("q_mean", q_mean, where)
+    q_std = check_scalar("q_std", q_std, where, positive=True)
     lp, _ = _log_pdf_and_dlog(x, w, m, s)
     lq = -0.5 * ((x - q_mean) / q_std) ** 2 - np.log(q_std) - 0.5 * np.log(2.0 * np.pi)
     return np.exp(lp) * (lp - lq), np.exp(lq) * (lq - lp)
+
 
 
 def _check_gauss(mean: Any, cov: Any, where: str) -> tuple[np.ndarray, np.ndarray]:
@@ -391,6 +368,7 @@ def _check_gauss(mean: Any, cov: Any, where: str) -> tuple[np.ndarray, np.ndarra
     d = mean.shape[0]
     cov = check_positive_definite("cov", check_shape("cov", cov, (d, d), where=where), where=where)
     return mean, cov
+
 
 
 def mean_field_gaussian_reverse(mean: Any, cov: Any) -> tuple[np.ndarray, np.ndarray]:
@@ -419,6 +397,7 @@ def mean_field_gaussian_reverse(mean: Any, cov: Any) -> tuple[np.ndarray, np.nda
     return mean.copy(), 1.0 / np.diag(np.linalg.inv(cov))
 
 
+
 def mean_field_gaussian_forward(mean: Any, cov: Any) -> tuple[np.ndarray, np.ndarray]:
     r"""Closed-form minimiser of :math:`\mathrm{KL}(p \,\|\, q)` over factorised Gaussians :math:`q`.
 
@@ -442,6 +421,7 @@ def mean_field_gaussian_forward(mean: Any, cov: Any) -> tuple[np.ndarray, np.nda
     """
     mean, cov = _check_gauss(mean, cov, "mean_field_gaussian_forward")
     return mean.copy(), np.diag(cov).copy()
+
 
 
 def fit_mean_field_gaussian(mean: Any, cov: Any, direction: str) -> MeanFieldFit:
@@ -493,3 +473,74 @@ def fit_mean_field_gaussian(mean: Any, cov: Any, direction: str) -> MeanFieldFit
     else:
         kl = kl_mvn(mean, cov, m, np.diag(v))
     return MeanFieldFit(m, v, kl, bool(np.linalg.norm(obj(res.x)[1]) < 1e-8))
+
+
+
+class GaussianFit(NamedTuple):
+    """Result of :func:`fit_gaussian_q`: the best Gaussian q found and its ELBO."""
+
+    mean: float
+    std: float
+    elbo: float
+
+
+
+def fit_gaussian_q(elbo_fn: Callable[[float, float], float], init_mean: float, init_std: float, *,
+                   xatol: float = 1e-10) -> GaussianFit:
+    """Maximise ``elbo_fn(mean, std)`` over Gaussian q, parametrised by ``(mean, log std)``.
+
+    Uses :func:`scipy.optimize.minimize` (Nelder-Mead, derivative-free, tight tolerances) on
+    the negative ELBO; the log parametrisation keeps the standard deviation positive.
+
+    Parameters
+    ----------
+    elbo_fn : callable
+        ``elbo_fn(mean, std)`` returning the +ELBO of :math:`\\mathcal{N}(\\text{mean}, \\text{std}^2)`.
+    init_mean : float
+        Starting mean, finite.
+    init_std : float
+        Starting standard deviation, positive.
+    xatol : float
+        Absolute tolerance on the parameters, positive.
+
+    Returns
+    -------
+    GaussianFit
+        ``(mean, std, elbo)`` at the optimum found.
+
+    Raises
+    ------
+    ValidationError
+        On bad arguments.
+    RuntimeError
+        If the optimiser reports failure.
+
+    Notes
+    -----
+    Explained in Chapter: The ELBO, derived two ways and checked to machine precision
+    (chapters/elbo.ipynb).
+    """
+    where = "fit_gaussian_q"
+    check_callable("elbo_fn", elbo_fn, where)
+    m0 = check_finite("init_mean", init_mean, where=where)
+    s0 = check_positive("init_std", init_std, where=where)
+    for name, v in (("init_mean", m0), ("init_std", s0)):
+        if np.ndim(v) != 0:
+            raise ValidationError(f"{where}: `{name}` must be a scalar; received {describe(v)}.")
+    tol = check_positive("xatol", xatol, where=where)
+    n_calls = [0]
+
+    def objective(p: np.ndarray) -> float:
+        value = float(elbo_fn(float(p[0]), float(np.exp(p[1]))))
+        n_calls[0] += 1
+        if n_calls[0] == 1 and not np.isfinite(value):
+            raise ValidationError(f"{where}: `elbo_fn` must return a finite ELBO at the start "
+                                  f"(init_mean={float(m0)!r}, init_std={float(s0)!r}); returned {value!r}.")
+        return -value
+
+    res = minimize(objective,
+                   x0=np.array([float(m0), np.log(s0)]), method="Nelder-Mead",
+                   options={"xatol": tol, "fatol": 1e-13, "maxiter": 20000, "maxfev": 40000})
+    if not res.success:
+        raise RuntimeError(f"{where}: the optimiser did not converge: {res.message}")
+    return GaussianFit(float(res.x[0]), float(np.exp(res.x[1])), float(-res.fun))

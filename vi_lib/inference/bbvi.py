@@ -2,10 +2,11 @@
 
 The loop maximises the ELBO (it does gradient *ascent* on +ELBO) over the mean and log standard
 deviation of :math:`q(z) = \\mathcal{N}(\\mu, \\operatorname{diag}(e^{2\\omega}))`, using one of the
-estimators of :mod:`vi_lib.gradients` and either Adam or a Robbins-Monro step-size schedule.
+estimators of :mod:`vi_lib.objectives.gradients` and either Adam or a Robbins-Monro step-size schedule.
 
 Explained in Chapter: Black-box VI: score-function and reparameterization gradients
 (chapters/bbvi_gradients.ipynb).
+
 """
 
 from __future__ import annotations
@@ -17,24 +18,33 @@ from typing import Any
 
 import numpy as np
 
-from ._validation import ValidationError, as_array, check_finite, check_int, check_positive
-from .gradients import (
-    LogJoint,
-    _check_callable,
-    _check_q,
-    _check_rng,
-    _draw,
-    _pathwise_core,
-    _rao_blackwell_core,
-    _score_core,
-    gaussian_entropy,
+from .._validation import (
+    ValidationError,
+    as_array,
+    check_callable,
+    check_finite,
+    check_int,
+    check_positive,
+    check_rng,
 )
+from ..families.gaussian import _check_q, gaussian_entropy
+from ..objectives.gradients import LogJoint, _draw, _pathwise_core, _rao_blackwell_core, _score_core
 
-__all__ = ["fit_bbvi", "BBVIResult", "running_mean", "ESTIMATORS"]
+__all__ = [
+    "fit_bbvi",
+    "BBVIResult",
+    "running_mean",
+    "ESTIMATORS",
+]
+
 
 #: Estimator names accepted by :func:`fit_bbvi`.
 ESTIMATORS: tuple[str, ...] = ("score", "score_cv", "rao_blackwell", "pathwise", "stl")
+
+
+
 _OPTIMIZERS = ("adam", "robbins_monro")
+
 
 
 @dataclass(frozen=True)
@@ -72,6 +82,7 @@ class BBVIResult:
     def std(self) -> np.ndarray:
         """Fitted standard deviations ``exp(log_std)``."""
         return np.exp(self.log_std)
+
 
 
 def fit_bbvi(
@@ -154,7 +165,7 @@ def fit_bbvi(
     (chapters/bbvi_gradients.ipynb).
     """
     where = "fit_bbvi"
-    _check_callable("log_joint", log_joint, where)
+    check_callable("log_joint", log_joint, where)
     if estimator not in ESTIMATORS:
         raise ValidationError(f"{where}: `estimator` must be one of {ESTIMATORS}; received {estimator!r}.")
     if optimizer not in _OPTIMIZERS:
@@ -164,13 +175,13 @@ def fit_bbvi(
             raise ValidationError(
                 f"{where}: `grad_log_joint` must be given for estimator {estimator!r}; received None."
             )
-        _check_callable("grad_log_joint", grad_log_joint, where)
+        check_callable("grad_log_joint", grad_log_joint, where)
     if estimator == "rao_blackwell":
         if local_log_joint is None:
             raise ValidationError(
                 f"{where}: `local_log_joint` must be given for estimator 'rao_blackwell'; received None."
             )
-        _check_callable("local_log_joint", local_log_joint, where)
+        check_callable("local_log_joint", local_log_joint, where)
     mean = check_finite("init_mean", as_array("init_mean", init_mean, ndim=1, where=where), where=where)
     if init_log_std is None:
         log_std = np.zeros_like(mean)
@@ -189,9 +200,9 @@ def fit_bbvi(
             f"{where}: `rm_exponent` must be in (0.5, 1] (Robbins-Monro conditions); "
             f"received {rm_exponent!r}."
         )
-    rng = _check_rng(rng, where)
+    rng = check_rng(rng, where)
     if callback is not None:
-        _check_callable("callback", callback, where)
+        check_callable("callback", callback, where)
 
     d = mean.size
     m1 = np.zeros((2, d))
@@ -237,6 +248,7 @@ def fit_bbvi(
             f"{where}: the parameters became non-finite; received mean {mean!r}. Reduce `step_size`."
         )
     return BBVIResult(mean, log_std, elbos, times, estimator, optimizer, n_samples)
+
 
 
 def running_mean(values: Any, window: int) -> np.ndarray:

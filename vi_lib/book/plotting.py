@@ -16,7 +16,7 @@ import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.patches import Ellipse
 
-from ._validation import (
+from .._validation import (
     ValidationError,
     check_finite,
     check_positive,

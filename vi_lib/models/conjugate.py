@@ -9,6 +9,7 @@ Everything is computed in log space (log-Beta functions, sufficient statistics),
 evidence of :math:`10^5` observations, a number far below the smallest float, stays finite.
 
 Explained in Chapter: Bayes' rule and the evidence problem (chapters/bayes_evidence.ipynb).
+
 """
 
 from __future__ import annotations
@@ -19,15 +20,17 @@ from typing import Any
 import numpy as np
 from scipy.special import betaln, xlog1py, xlogy
 
-from ._validation import (
+from .._validation import (
     ValidationError,
     as_array,
     check_finite,
     check_int,
     check_nonempty,
-    check_positive,
     check_probability,
+    check_rng,
+    check_scalar,
     check_shape,
+    check_vector,
     describe,
 )
 
@@ -38,25 +41,15 @@ __all__ = [
     "normal_means_log_joint",
 ]
 
+
 _LOG_2PI = float(np.log(2.0 * np.pi))
 
-
-def _check_rng(rng: object, where: str) -> None:
-    if not isinstance(rng, np.random.Generator):
-        raise ValidationError(f"{where}: `rng` must be a numpy.random.Generator; received {type(rng).__name__}.")
-
-
-def _scalar(name: str, value: Any, where: str, *, positive: bool) -> float:
-    arr = check_positive(name, value, where=where) if positive else check_finite(name, value, where=where)
-    arr = np.asarray(arr)
-    if arr.ndim != 0:
-        raise ValidationError(f"{where}: `{name}` must be a scalar; received {describe(arr)}.")
-    return float(arr)
 
 
 def _out(values: np.ndarray) -> Any:
     """Return a Python float for 0-d results, the array otherwise."""
     return float(values) if np.ndim(values) == 0 else values
+
 
 
 def _check_coin_data(x: Any, where: str) -> np.ndarray:
@@ -66,11 +59,6 @@ def _check_coin_data(x: Any, where: str) -> np.ndarray:
         raise ValidationError(f"{where}: `x` must contain only coin flips coded 0 or 1; received {describe(arr)}.")
     return arr
 
-
-def _check_real_data(x: Any, where: str) -> np.ndarray:
-    arr = as_array("x", x, ndim=1, where=where)
-    arr = check_nonempty("x", arr, where=where)
-    return check_finite("x", arr, where=where)
 
 
 @dataclass(frozen=True)
@@ -112,8 +100,8 @@ class BetaBernoulli:
     beta: float
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "alpha", _scalar("alpha", self.alpha, "BetaBernoulli", positive=True))
-        object.__setattr__(self, "beta", _scalar("beta", self.beta, "BetaBernoulli", positive=True))
+        object.__setattr__(self, "alpha", check_scalar("alpha", self.alpha, "BetaBernoulli", positive=True))
+        object.__setattr__(self, "beta", check_scalar("beta", self.beta, "BetaBernoulli", positive=True))
 
     @staticmethod
     def _counts(x: Any, where: str) -> tuple[float, float]:
@@ -168,7 +156,7 @@ class BetaBernoulli:
     def sample_prior(self, n: int, rng: np.random.Generator) -> np.ndarray:
         """Draw ``n`` biases from the Beta prior, shape (n,)."""
         n = check_int("n", n, minimum=1, where="BetaBernoulli.sample_prior")
-        _check_rng(rng, "BetaBernoulli.sample_prior")
+        check_rng(rng, "BetaBernoulli.sample_prior")
         return rng.beta(self.alpha, self.beta, size=n)
 
     def sample_data(self, n: int, theta: float, rng: np.random.Generator) -> np.ndarray:
@@ -178,8 +166,9 @@ class BetaBernoulli:
         theta = check_probability("theta", theta, where=where)
         if np.ndim(theta) != 0:
             raise ValidationError(f"{where}: `theta` must be a scalar; received {describe(theta)}.")
-        _check_rng(rng, where)
+        check_rng(rng, where)
         return (rng.random(n) < theta).astype(np.float64)
+
 
 
 def normal_normal_log_evidence_stats(count: Any, sum_x: Any, sum_x2: Any, prior_mean: float, prior_std: float,
@@ -224,9 +213,9 @@ def normal_normal_log_evidence_stats(count: Any, sum_x: Any, sum_x2: Any, prior_
     bishop2006pattern, murphy2023probabilistic
     """
     where = "normal_normal_log_evidence_stats"
-    m0 = _scalar("prior_mean", prior_mean, where, positive=False)
-    s0 = _scalar("prior_std", prior_std, where, positive=True)
-    sigma = _scalar("noise_std", noise_std, where, positive=True)
+    m0 = check_scalar("prior_mean", prior_mean, where, positive=False)
+    s0 = check_scalar("prior_std", prior_std, where, positive=True)
+    sigma = check_scalar("noise_std", noise_std, where, positive=True)
     n = check_finite("count", count, where=where)
     if np.any(n < 0):
         raise ValidationError(f"{where}: `count` must be non-negative; received {describe(n)}.")
@@ -239,6 +228,7 @@ def normal_normal_log_evidence_stats(count: Any, sum_x: Any, sum_x2: Any, prior_
     val = (-0.5 * n * (_LOG_2PI + np.log(var)) - 0.5 * np.log(s0sq * lam) - q / (2.0 * var)
            - m0 * m0 / (2.0 * s0sq) + (m0 / s0sq + s / var) ** 2 / (2.0 * lam))
     return _out(val)
+
 
 
 @dataclass(frozen=True)
@@ -284,20 +274,20 @@ class NormalNormal:
     noise_std: float
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "prior_mean", _scalar("prior_mean", self.prior_mean, "NormalNormal", positive=False))
-        object.__setattr__(self, "prior_std", _scalar("prior_std", self.prior_std, "NormalNormal", positive=True))
-        object.__setattr__(self, "noise_std", _scalar("noise_std", self.noise_std, "NormalNormal", positive=True))
+        object.__setattr__(self, "prior_mean", check_scalar("prior_mean", self.prior_mean, "NormalNormal"))
+        object.__setattr__(self, "prior_std", check_scalar("prior_std", self.prior_std, "NormalNormal", positive=True))
+        object.__setattr__(self, "noise_std", check_scalar("noise_std", self.noise_std, "NormalNormal", positive=True))
 
     def posterior(self, x: Any) -> tuple[float, float]:
         """Posterior ``(mean, std)`` of :math:`\\mu` given data ``x`` of shape (n,)."""
-        x = _check_real_data(x, "NormalNormal.posterior")
+        x = check_vector(x, "NormalNormal.posterior")
         prec = 1.0 / self.prior_std**2 + x.size / self.noise_std**2
         mean = (self.prior_mean / self.prior_std**2 + x.sum() / self.noise_std**2) / prec
         return float(mean), float(1.0 / np.sqrt(prec))
 
     def log_evidence(self, x: Any) -> float:
         """Log evidence :math:`\\log p(x)` of data ``x`` (shape (n,)) from centred sufficient statistics."""
-        x = _check_real_data(x, "NormalNormal.log_evidence")
+        x = check_vector(x, "NormalNormal.log_evidence")
         n = x.size
         var = self.noise_std**2
         xbar = float(x.mean())
@@ -319,7 +309,7 @@ class NormalNormal:
 
         where :math:`p_{\\sigma/\\sqrt 2}` is the evidence of the same model with noise std :math:`\\sigma/\\sqrt{2}`.
         """
-        x = _check_real_data(x, "NormalNormal.log_expected_squared_likelihood")
+        x = check_vector(x, "NormalNormal.log_expected_squared_likelihood")
         half = NormalNormal(self.prior_mean, self.prior_std, self.noise_std / np.sqrt(2.0))
         return float(-x.size * np.log(2.0 * self.noise_std * np.sqrt(np.pi)) + half.log_evidence(x))
 
@@ -339,7 +329,7 @@ class NormalNormal:
         """
         where = "NormalNormal.log_likelihood"
         mu = check_finite("mu", mu, where=where)
-        x = _check_real_data(x, where)
+        x = check_vector(x, where)
         n, var = x.size, self.noise_std**2
         xbar = x.mean()
         ss = np.sum((x - xbar) ** 2)
@@ -368,16 +358,17 @@ class NormalNormal:
     def sample_prior(self, n: int, rng: np.random.Generator) -> np.ndarray:
         """Draw ``n`` means from the prior, shape (n,)."""
         n = check_int("n", n, minimum=1, where="NormalNormal.sample_prior")
-        _check_rng(rng, "NormalNormal.sample_prior")
+        check_rng(rng, "NormalNormal.sample_prior")
         return self.prior_mean + self.prior_std * rng.standard_normal(n)
 
     def sample_data(self, n: int, mu: float, rng: np.random.Generator) -> np.ndarray:
         """Draw ``n`` observations :math:`x_i \\sim \\mathcal{N}(\\mu, \\sigma^2)`, shape (n,)."""
         where = "NormalNormal.sample_data"
         n = check_int("n", n, minimum=1, where=where)
-        mu = _scalar("mu", mu, where, positive=False)
-        _check_rng(rng, where)
+        mu = check_scalar("mu", mu, where, positive=False)
+        check_rng(rng, where)
         return mu + self.noise_std * rng.standard_normal(n)
+
 
 
 def normal_means_log_joint(mu: Any, x: Any, prior_mean: float, prior_std: float, noise_std: float) -> np.ndarray:
@@ -407,9 +398,9 @@ def normal_means_log_joint(mu: Any, x: Any, prior_mean: float, prior_std: float,
     Explained in Chapter: Bayes' rule and the evidence problem (chapters/bayes_evidence.ipynb).
     """
     where = "normal_means_log_joint"
-    model = NormalNormal(_scalar("prior_mean", prior_mean, where, positive=False),
-                         _scalar("prior_std", prior_std, where, positive=True),
-                         _scalar("noise_std", noise_std, where, positive=True))
+    model = NormalNormal(check_scalar("prior_mean", prior_mean, where, positive=False),
+                         check_scalar("prior_std", prior_std, where, positive=True),
+                         check_scalar("noise_std", noise_std, where, positive=True))
     x = check_finite("x", as_array("x", x, ndim=2, where=where), where=where)
     if x.shape[0] == 0 or x.shape[1] == 0:
         raise ValidationError(f"{where}: `x` must be non-empty; received {describe(x)}.")

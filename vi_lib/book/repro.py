@@ -10,7 +10,7 @@ import random
 
 import numpy as np
 
-from ._validation import check_int
+from .._validation import check_int
 
 __all__ = ["setup_notebook", "DEFAULT_SEED"]
 
