@@ -165,7 +165,50 @@ def fit_bbvi(
     (chapters/bbvi_gradients.ipynb).
     """
     where = "fit_bbvi"
+    _check_estimator(estimator, optimizer, grad_log_joint, local_log_joint, where)
     check_callable("log_joint", log_joint, where)
+    mean = check_finite("init_mean", as_array("init_mean", init_mean, ndim=1, where=where), where=where)
+    log_std = np.zeros_like(mean) if init_log_std is None else check_finite("init_log_std", init_log_std, where=where)
+    mean, log_std = _check_q(mean, log_std, where)
+    mean, log_std = mean.copy(), log_std.copy()
+    n_iterations = check_int("n_iterations", n_iterations, minimum=1, where=where)
+    n_samples = check_int("n_samples", n_samples, minimum=3 if estimator in ("score_cv", "rao_blackwell") else 1,
+                          where=where)
+    step = _step_rule(optimizer, step_size, rm_delay, rm_exponent, mean.size, where)
+    rng = check_rng(rng, where)
+    if callback is not None:
+        check_callable("callback", callback, where)
+
+    estimate = _make_estimator(estimator, log_joint, grad_log_joint, local_log_joint, where)
+    elbos = np.empty(n_iterations)
+    times = np.empty(n_iterations)
+    start = time.perf_counter()
+    for t in range(n_iterations):
+        elbo, g = estimate(mean, log_std, n_samples, rng)
+        if not (np.isfinite(elbo) and np.all(np.isfinite(g))):
+            raise ValidationError(
+                f"{where}: the ELBO estimate or gradient became non-finite at iteration {t}; "
+                f"received ELBO {elbo!r}. Reduce `step_size` or check `log_joint`."
+            )
+        delta = step(t, g)
+        mean = mean + delta[0]
+        log_std = log_std + delta[1]
+        elbos[t] = elbo
+        times[t] = time.perf_counter() - start
+        if callback is not None:
+            callback(t, elbo, (mean.copy(), log_std.copy()))
+    if not (np.all(np.isfinite(mean)) and np.all(np.isfinite(log_std))):
+        raise ValidationError(
+            f"{where}: the parameters became non-finite; received mean {mean!r}. Reduce `step_size`."
+        )
+    return BBVIResult(mean, log_std, elbos, times, estimator, optimizer, n_samples)
+
+
+# ----------------------------------------------------------------------------------------------
+# The steps of the loop: check the estimator choice, build the estimator, build the step rule.
+# ----------------------------------------------------------------------------------------------
+def _check_estimator(estimator: str, optimizer: str, grad_log_joint: Any, local_log_joint: Any, where: str) -> None:
+    """The estimator and optimiser names are known, and the callables the estimator needs are given."""
     if estimator not in ESTIMATORS:
         raise ValidationError(f"{where}: `estimator` must be one of {ESTIMATORS}; received {estimator!r}.")
     if optimizer not in _OPTIMIZERS:
@@ -182,37 +225,15 @@ def fit_bbvi(
                 f"{where}: `local_log_joint` must be given for estimator 'rao_blackwell'; received None."
             )
         check_callable("local_log_joint", local_log_joint, where)
-    mean = check_finite("init_mean", as_array("init_mean", init_mean, ndim=1, where=where), where=where)
-    if init_log_std is None:
-        log_std = np.zeros_like(mean)
-    else:
-        log_std = check_finite("init_log_std", init_log_std, where=where)
-    mean, log_std = _check_q(mean, log_std, where)
-    mean, log_std = mean.copy(), log_std.copy()
-    n_iterations = check_int("n_iterations", n_iterations, minimum=1, where=where)
-    cv = estimator in ("score_cv", "rao_blackwell")
-    n_samples = check_int("n_samples", n_samples, minimum=3 if cv else 1, where=where)
-    step_size = check_positive("step_size", step_size, where=where)
-    rm_delay = check_positive("rm_delay", rm_delay, where=where)
-    rm_exponent = check_positive("rm_exponent", rm_exponent, where=where)
-    if not 0.5 < rm_exponent <= 1.0:
-        raise ValidationError(
-            f"{where}: `rm_exponent` must be in (0.5, 1] (Robbins-Monro conditions); "
-            f"received {rm_exponent!r}."
-        )
-    rng = check_rng(rng, where)
-    if callback is not None:
-        check_callable("callback", callback, where)
 
-    d = mean.size
-    m1 = np.zeros((2, d))
-    m2 = np.zeros((2, d))
-    b1, b2, adam_eps = 0.9, 0.999, 1e-8
-    elbos = np.empty(n_iterations)
-    times = np.empty(n_iterations)
-    start = time.perf_counter()
-    for t in range(n_iterations):
-        eps, z = _draw(mean, log_std, n_samples, rng)
+
+def _make_estimator(estimator: str, log_joint: LogJoint, grad_log_joint: LogJoint | None,
+                    local_log_joint: LogJoint | None, where: str
+                    ) -> Callable[[np.ndarray, np.ndarray, int, np.random.Generator], tuple[float, np.ndarray]]:
+    """One Monte Carlo step: draw ``n`` samples of q, return the ELBO estimate and the mean gradient (2, D)."""
+
+    def estimate(mean: np.ndarray, log_std: np.ndarray, n: int, rng: np.random.Generator) -> tuple[float, np.ndarray]:
+        eps, z = _draw(mean, log_std, n, rng)
         if estimator in ("pathwise", "stl"):
             logp = log_joint(z)
             grads = _pathwise_core(grad_log_joint, mean, log_std, eps, z, where, stl=estimator == "stl")
@@ -223,31 +244,38 @@ def fit_bbvi(
             grads, logp = _score_core(
                 log_joint, mean, log_std, eps, z, where, cv="loo" if estimator == "score_cv" else None
             )
-        logp = np.asarray(logp, dtype=np.float64)
-        elbo = float(np.mean(logp)) + gaussian_entropy(log_std)
-        g = grads.mean(axis=0)
-        if not (np.isfinite(elbo) and np.all(np.isfinite(g))):
-            raise ValidationError(
-                f"{where}: the ELBO estimate or gradient became non-finite at iteration {t}; "
-                f"received ELBO {elbo!r}. Reduce `step_size` or check `log_joint`."
-            )
-        if optimizer == "adam":
-            m1 = b1 * m1 + (1 - b1) * g
-            m2 = b2 * m2 + (1 - b2) * g**2
-            step = step_size * (m1 / (1 - b1 ** (t + 1))) / (np.sqrt(m2 / (1 - b2 ** (t + 1))) + adam_eps)
-        else:
-            step = step_size * (t + rm_delay) ** (-rm_exponent) * g
-        mean = mean + step[0]
-        log_std = log_std + step[1]
-        elbos[t] = elbo
-        times[t] = time.perf_counter() - start
-        if callback is not None:
-            callback(t, elbo, (mean.copy(), log_std.copy()))
-    if not (np.all(np.isfinite(mean)) and np.all(np.isfinite(log_std))):
+        elbo = float(np.mean(np.asarray(logp, dtype=np.float64))) + gaussian_entropy(log_std)
+        return elbo, grads.mean(axis=0)
+
+    return estimate
+
+
+def _step_rule(optimizer: str, step_size: Any, rm_delay: Any, rm_exponent: Any, dim: int, where: str
+               ) -> Callable[[int, np.ndarray], np.ndarray]:
+    """The ascent step at iteration ``t`` from the gradient ``g`` (2, D): Adam, or Robbins-Monro.
+
+    Adam keeps its two moment estimates in the closure; Robbins-Monro uses
+    :math:`\\rho_t = \\rho_0 (t + \\tau)^{-\\kappa}`.
+    """
+    step_size = check_positive("step_size", step_size, where=where)
+    rm_delay = check_positive("rm_delay", rm_delay, where=where)
+    rm_exponent = check_positive("rm_exponent", rm_exponent, where=where)
+    if not 0.5 < rm_exponent <= 1.0:
         raise ValidationError(
-            f"{where}: the parameters became non-finite; received mean {mean!r}. Reduce `step_size`."
+            f"{where}: `rm_exponent` must be in (0.5, 1] (Robbins-Monro conditions); "
+            f"received {rm_exponent!r}."
         )
-    return BBVIResult(mean, log_std, elbos, times, estimator, optimizer, n_samples)
+    if optimizer != "adam":
+        return lambda t, g: step_size * (t + rm_delay) ** (-rm_exponent) * g
+    b1, b2, adam_eps = 0.9, 0.999, 1e-8
+    moments = {"m1": np.zeros((2, dim)), "m2": np.zeros((2, dim))}
+
+    def adam(t: int, g: np.ndarray) -> np.ndarray:
+        m1 = moments["m1"] = b1 * moments["m1"] + (1 - b1) * g
+        m2 = moments["m2"] = b2 * moments["m2"] + (1 - b2) * g**2
+        return step_size * (m1 / (1 - b1 ** (t + 1))) / (np.sqrt(m2 / (1 - b2 ** (t + 1))) + adam_eps)
+
+    return adam
 
 
 
