@@ -730,6 +730,16 @@ SPECS: dict[str, Spec] = {
         typed=("chains",),
         extra=(("chains", "shape", np.ones(5)),),
     ),
+    "importance_diagnostics": Spec(
+        _v(log_weights=np.linspace(-3.0, 0.0, 40)),
+        finite=("log_weights",),
+        typed=("log_weights",),
+        extra=(
+            ("log_weights", "2-d", np.zeros((5, 8))),
+            ("log_weights", "too-few", np.zeros(19)),
+            ("log_weights", "minus-inf", np.r_[np.zeros(30), -np.inf]),
+        ),
+    ),
     "hmc_sample": Spec(
         _v(model=lr_, init=np.zeros((2, 2)), n_draws=3, n_warmup=2, step_size=0.1, n_leapfrog=2, rng=rng_),
         finite=("init", "step_size", "precond_chol"),
@@ -933,6 +943,7 @@ EXEMPT: dict[str, str] = {
     "GradientSummary": "result dataclass built by summarize_gradients",
     "LogisticData": "data container built by load_breast_cancer_data",
     "ReferencePosterior": "result dataclass built by reference_posterior",
+    "ImportanceDiagnostics": "result dataclass built by importance_diagnostics",
     "DigitsSplit": "data container built by load_digits_split",
     "TrainHistory": "result dataclass filled by train_vae",
     "load_checkpoint": "path argument only; CheckpointError cases are tested in test_vae_cli.py",

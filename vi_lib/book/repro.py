@@ -28,7 +28,7 @@ def setup_notebook(seed: int = DEFAULT_SEED, *, threads: int = 1, precision: int
     * the number of threads torch uses (float32 reductions depend on it), and deterministic
       torch algorithms;
     * NumPy's and torch's print precision, so printed arrays do not show noise digits;
-    * the book's matplotlib style (:func:`vi_lib.plotting.use_book_style`).
+    * the book's matplotlib style (:func:`vi_lib.book.plotting.use_book_style`).
 
     Parameters
     ----------

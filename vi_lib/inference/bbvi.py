@@ -121,7 +121,7 @@ def fit_bbvi(
     init_mean : array of shape (D,)
         Initial mean of q.
     estimator : {"score", "score_cv", "rao_blackwell", "pathwise", "stl"}
-        Gradient estimator (see :mod:`vi_lib.gradients`). ``"score_cv"`` uses the
+        Gradient estimator (see :mod:`vi_lib.objectives.gradients`). ``"score_cv"`` uses the
         leave-one-out control variate; ``"rao_blackwell"`` uses it too.
     grad_log_joint : callable, optional
         Maps (S, D) to :math:`\\nabla_z \\log p`, shape (S, D); needed by ``"pathwise"`` and ``"stl"``.

@@ -429,7 +429,7 @@ def fit_mean_field_gaussian(mean: Any, cov: Any, direction: str) -> MeanFieldFit
 
     BFGS over :math:`(m, \log v)` from :math:`m = 0, v = 1`, with analytic gradients; used to
     confirm :func:`mean_field_gaussian_reverse` and :func:`mean_field_gaussian_forward`. The value
-    reported is :func:`vi_lib.divergences.kl_mvn` at the optimum.
+    reported is :func:`vi_lib.families.divergences.kl_mvn` at the optimum.
 
     Parameters
     ----------

@@ -118,7 +118,7 @@ def elbo_terms_normal_normal(q_mean: Any, q_std: Any, model: NormalNormal, x: np
         H[q] &= \\frac12 \\log(2\\pi e s^2),
 
     and :math:`\\mathrm{KL}(q \\,\\|\\, p(\\mu)) = -\\mathbb{E}_q[\\log p(\\mu)] - H[q]`, computed
-    independently with :func:`vi_lib.divergences.kl_normal`.
+    independently with :func:`vi_lib.families.divergences.kl_normal`.
 
     ``q_mean`` and ``q_std`` may be arrays that broadcast together (e.g. a grid for a contour
     plot); the terms then have the broadcast shape.

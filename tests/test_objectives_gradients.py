@@ -1,4 +1,4 @@
-"""Tests for vi_lib.gradients: every estimator against the exact ELBO gradient of a Gaussian target."""
+"""Tests for vi_lib.objectives.gradients: every estimator against the exact ELBO gradient of a Gaussian target."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Tests for vi_lib.conjugate: closed forms vs quadrature, vs scipy/torch densities, vs sampling."""
+"""Tests for vi_lib.models.conjugate: closed forms vs quadrature, vs scipy/torch densities, vs sampling."""
 
 from __future__ import annotations
 

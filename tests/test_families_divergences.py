@@ -1,4 +1,4 @@
-"""Tests for vi_lib.divergences: closed forms vs torch, Monte Carlo, properties, validation."""
+"""Tests for vi_lib.families.divergences: closed forms vs torch, Monte Carlo, properties, validation."""
 
 import numpy as np
 import pytest

@@ -1,4 +1,4 @@
-"""Tests for vi_lib.evidence: quadrature, grid cost, naive Monte Carlo and its sample-size formula."""
+"""Tests for vi_lib.reference.evidence: quadrature, grid cost, naive Monte Carlo and its sample-size formula."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Tests for vi_lib.elbo: closed forms, the KL identity, Monte Carlo estimators, grid quadrature."""
+"""Tests for vi_lib.objectives.elbo: closed forms, the KL identity, Monte Carlo estimators, grid quadrature."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Tests for vi_lib.mixture: exact enumeration of the mixture evidence vs independent quadrature."""
+"""Tests for vi_lib.models.mixture: exact enumeration of the mixture evidence vs independent quadrature."""
 
 from __future__ import annotations
 

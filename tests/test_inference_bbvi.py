@@ -1,4 +1,4 @@
-"""Tests for vi_lib.bbvi: the fitting loop converges to the known optimum of a Gaussian target."""
+"""Tests for vi_lib.inference.bbvi: the fitting loop converges to the known optimum of a Gaussian target."""
 
 from __future__ import annotations
 

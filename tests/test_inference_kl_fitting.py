@@ -1,4 +1,4 @@
-"""Tests for vi_lib.kl_fitting: optima vs closed forms, quadrature accuracy, validation."""
+"""Tests for vi_lib.inference.kl_fitting: optima vs closed forms, quadrature accuracy, validation."""
 
 import numpy as np
 import pytest
