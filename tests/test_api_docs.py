@@ -12,7 +12,7 @@ import vi_lib
 
 ROOT = Path(__file__).resolve().parents[1]
 API_PAGE = (ROOT / "chapters" / "appendix" / "api.md").read_text(encoding="utf-8")
-CORE_MODULES = {"vi_lib._validation", "vi_lib.display", "vi_lib.plotting", "vi_lib.repro"}
+CORE_MODULES = {"vi_lib._validation", "vi_lib.book.display", "vi_lib.book.plotting", "vi_lib.book.repro"}
 PUBLIC = [(name, getattr(vi_lib, name)) for name in vi_lib.__all__]
 CALLABLES = [(n, o) for n, o in PUBLIC if inspect.isfunction(o) or inspect.isclass(o)]
 # Book-wide utilities (validation, display, plotting, reproducibility) are not tied to one chapter.

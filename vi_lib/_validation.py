@@ -20,14 +20,18 @@ import numpy as np
 __all__ = [
     "ValidationError",
     "as_array",
+    "check_callable",
     "check_finite",
     "check_int",
     "check_nonempty",
     "check_positive",
     "check_positive_definite",
     "check_probability",
+    "check_rng",
     "check_same_shape",
+    "check_scalar",
     "check_shape",
+    "check_vector",
     "describe",
 ]
 
@@ -195,3 +199,36 @@ def check_positive_definite(name: str, value: Any, *, where: str | None = None) 
             f"{eig.min():.4g}."
         ) from None
     return arr
+
+
+def check_scalar(name: str, value: Any, where: str | None = None, *, positive: bool = False) -> float:
+    """Return ``value`` as a ``float`` after checking that it is a finite scalar (and > 0 if ``positive``)."""
+    arr = check_positive(name, value, where=where) if positive else check_finite(name, value, where=where)
+    if np.ndim(arr) != 0:
+        raise _fail(where, name, "a scalar", arr)
+    return float(arr)
+
+
+def check_vector(value: Any, where: str | None = None, *, name: str = "x") -> np.ndarray:
+    """Return ``value`` as a float array after checking that it is 1-D, non-empty and finite (data ``x``)."""
+    arr = check_nonempty(name, as_array(name, value, ndim=1, where=where), where=where)
+    return check_finite(name, arr, where=where)
+
+
+def check_rng(rng: Any, where: str | None = None) -> np.random.Generator:
+    """Return ``rng`` after checking that it is a :class:`numpy.random.Generator` (no hidden global state)."""
+    if not isinstance(rng, np.random.Generator):
+        prefix = f"{where}: " if where else ""
+        raise ValidationError(
+            f"{prefix}`rng` must be a numpy.random.Generator (e.g. np.random.default_rng(0)); "
+            f"received {type(rng).__name__}."
+        )
+    return rng
+
+
+def check_callable(name: str, fn: Any, where: str | None = None) -> Any:
+    """Return ``fn`` after checking that it is callable."""
+    if not callable(fn):
+        prefix = f"{where}: " if where else ""
+        raise ValidationError(f"{prefix}`{name}` must be callable; received {type(fn).__name__}.")
+    return fn

@@ -1,0 +1,12 @@
+"""Inference algorithms: EM, KL fitting, black-box VI (and next CAVI and SVI).
+
+The package namespace is the union of its modules' ``__all__``; a new module adds itself here.
+"""
+
+
+from . import bbvi, em, kl_fitting
+from .bbvi import *  # noqa: F403
+from .em import *  # noqa: F403
+from .kl_fitting import *  # noqa: F403
+
+__all__ = [*bbvi.__all__, *em.__all__, *kl_fitting.__all__]

@@ -1,0 +1,13 @@
+"""The targets: models with their log joint and, where they exist, exact posterior and evidence.
+
+The package namespace is the union of its modules' ``__all__``; a new module adds itself here.
+"""
+
+
+from . import conjugate, gaussian, logistic, mixture
+from .conjugate import *  # noqa: F403
+from .gaussian import *  # noqa: F403
+from .logistic import *  # noqa: F403
+from .mixture import *  # noqa: F403
+
+__all__ = [*conjugate.__all__, *gaussian.__all__, *logistic.__all__, *mixture.__all__]
