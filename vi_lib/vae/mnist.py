@@ -20,6 +20,7 @@ import numpy as np
 __all__ = ["MNISTError", "MNIST_MIRROR", "MNIST_FILES", "mnist_cache_dir", "parse_idx", "download_mnist",
            "load_mnist"]
 
+#: Where :func:`download_mnist` fetches the four MNIST files from (a mirror of the original site).
 MNIST_MIRROR = "https://ossci-datasets.s3.amazonaws.com/mnist/"
 #: File name -> MD5 of the .gz file (the checksums torchvision uses).
 MNIST_FILES = {
