@@ -35,6 +35,7 @@ _CHAPTER_NOTE = re.compile(r"Explained in Chapters?:\s*(?P<title>.+?)\s*\(chapte
                            re.S)
 _CHAPTER_PATH = re.compile(r"(?<![/\w`<])chapters/(?P<name>[a-z0-9_]+)\.ipynb")
 _SECTION_RULE = re.compile(r"^\s*-{3,}\s*$")
+_ENTRY = re.compile(r"(?P<key>[A-Za-z][\w:-]*)(?:\s*\((?P<note>[^()]*)\))?")
 _KEYS: dict = {}  # srcdir -> the BibTeX keys of that book
 _BIB_KEY = re.compile(r"@\w+\s*\{\s*([^,\s]+)\s*,")
 
@@ -75,36 +76,47 @@ def _link_chapters(app: Sphinx, what_name: str, lines: list[str]) -> None:
                         + text[match.end():]
                     lines[i:end + 1] = [indent + text]
         i += 1
+
+    def link(match: re.Match) -> str:
+        name = match["name"]
+        if not _chapter_exists(app, name):
+            logger.warning(f"{what_name}: docstring names a missing chapter chapters/{name}.ipynb")
+        return f":doc:`/chapters/{name}`"
+
     for j, line in enumerate(lines):
-        if "``" in line:  # a literal is left as it is
-            continue
+        # Only outside ``literals`` (the odd-numbered pieces of a split on ``).
+        pieces = line.split("``")
+        lines[j] = "``".join(p if k % 2 else _CHAPTER_PATH.sub(link, p) for k, p in enumerate(pieces))
 
-        def link(match: re.Match) -> str:
-            name = match["name"]
-            if not _chapter_exists(app, name):
-                logger.warning(f"{what_name}: docstring names a missing chapter chapters/{name}.ipynb")
-            return f":doc:`/chapters/{name}`"
 
-        lines[j] = _CHAPTER_PATH.sub(link, line)
+def _citation(text: str, keys: set[str], what_name: str, bibfiles) -> str | None:
+    """``"a2001x, b2002y (Eq. 3)."`` -> ``":cite:p:`a2001x,b2002y{Eq. 3}`"``; None if not keys."""
+    entries = [e for e in re.split(r"\s*[,;]\s*", text.strip().rstrip(".").strip()) if e]
+    parsed = [_ENTRY.fullmatch(e) for e in entries]
+    if not entries or not all(parsed):
+        return None  # prose references (not bare keys) are left as written
+    for m in parsed:
+        if m["key"] not in keys:
+            logger.warning(f"{what_name}: reference {m['key']!r} is not a key of {bibfiles}")
+    targets = [m["key"] + (f"{{{m['note'].strip()}}}" if m["note"] else "") for m in parsed if m["key"] in keys]
+    return f":cite:p:`{','.join(targets)}`" if targets else ""
 
 
 def _cite_references(app: Sphinx, what_name: str, lines: list[str], keys: set[str]) -> None:
-    """Turn a numpydoc ``References`` section of bare BibTeX keys into one ``:cite:p:`` citation."""
+    """Turn a numpydoc ``References`` section of bare BibTeX keys into ``:cite:p:`` citations."""
     for i in range(len(lines) - 2):
         if lines[i].strip() != "References" or not _SECTION_RULE.match(lines[i + 1]):
             continue
         j = i + 2
         while j < len(lines) and lines[j].strip() and not (j + 1 < len(lines) and _SECTION_RULE.match(lines[j + 1])):
-            words = [w for w in re.split(r"[\s,;]+", lines[j].strip()) if w]
-            if not all(re.fullmatch(r"[A-Za-z][\w:-]*", w) for w in words):
-                break  # prose references (not bare keys) are left as written
-            unknown = [w for w in words if w not in keys]
-            for key in unknown:
-                logger.warning(f"{what_name}: reference {key!r} is not a key of {app.config.bibtex_bibfiles}")
-            known = [w for w in words if w in keys]
-            indent = lines[j][: len(lines[j]) - len(lines[j].lstrip())]
-            lines[j] = indent + (f":cite:p:`{','.join(known)}`" if known else "")
             j += 1
+        if j == i + 2:
+            continue
+        indent = lines[i + 2][: len(lines[i + 2]) - len(lines[i + 2].lstrip())]
+        cited = _citation(" ".join(line.strip() for line in lines[i + 2:j]), keys, what_name,
+                          app.config.bibtex_bibfiles)
+        if cited is not None:
+            lines[i + 2:j] = [indent + cited]
 
 
 def process_docstring(app: Sphinx, what: str, name: str, obj, options, lines: list[str]) -> None:
