@@ -39,6 +39,11 @@ class MNISTError(ValueError):
 def mnist_cache_dir(cache_dir: str | os.PathLike | None = None) -> Path:
     """Cache folder: ``cache_dir`` if given, else ``$VI_LIB_DATA_DIR/mnist``, else ``~/.cache/vi_lib/mnist``.
 
+    Parameters
+    ----------
+    cache_dir : str, os.PathLike or None
+        Folder to use instead of the default.
+
     Explained in Chapter: A variational autoencoder (chapters/vae.ipynb).
     """
     if cache_dir is not None:

@@ -30,6 +30,11 @@ class TrainHistory:
 def resolve_device(device: str) -> torch.device:
     """Map ``"auto"``, ``"cpu"`` or ``"cuda"`` to a torch device (``auto`` picks CUDA when available).
 
+    Parameters
+    ----------
+    device : {"auto", "cpu", "cuda"}
+        The requested device.
+
     Explained in Chapter: A variational autoencoder (chapters/vae.ipynb).
     """
     if device not in ("auto", "cpu", "cuda"):
@@ -46,6 +51,13 @@ def kl_weight(epoch: int, warmup_epochs: int) -> float:
 
     ``warmup_epochs = 0`` gives :math:`\beta = 1` throughout (the plain ELBO).
 
+    Parameters
+    ----------
+    epoch : int >= 0
+        The epoch, counted from 0.
+    warmup_epochs : int >= 0
+        Length :math:`W` of the warm-up.
+
     References
     ----------
     bowman2016generating, sonderby2016ladder
@@ -60,6 +72,17 @@ def kl_weight(epoch: int, warmup_epochs: int) -> float:
 @torch.no_grad()
 def evaluate_elbo(model: VAE, x: torch.Tensor, *, seed: int = 0, batch_size: int = 1024) -> float:
     """Mean single-sample ELBO (nats per image) over ``x`` with fixed noise, accumulated in float64.
+
+    Parameters
+    ----------
+    model : VAE
+        The model, evaluated in eval mode without gradients.
+    x : torch.Tensor of shape (n, d)
+        Images (grey levels in ``0 .. total_count``).
+    seed : int, default 0
+        Seed of the noise, so that two evaluations of one model agree.
+    batch_size : int >= 1, default 1024
+        Images per forward pass.
 
     Explained in Chapter: A variational autoencoder (chapters/vae.ipynb).
     """
