@@ -142,6 +142,7 @@ def test_references_sections_cite_known_keys(qualname, obj):
 
     doc = inspect.getdoc(obj) or ""
     for body in _sections(doc, "References"):
+        body = body[: body.index("")] if "" in body else body  # the section ends at its first blank line
         text = " ".join(ln.strip() for ln in body if ln.strip())
         entries = [e for e in re.split(r"\s*[,;]\s*", text.rstrip(".")) if e]
         parsed = [sphinx_vi_lib._ENTRY.fullmatch(e) for e in entries]

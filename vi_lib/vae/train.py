@@ -30,12 +30,12 @@ class TrainHistory:
 def resolve_device(device: str) -> torch.device:
     """Map ``"auto"``, ``"cpu"`` or ``"cuda"`` to a torch device (``auto`` picks CUDA when available).
 
+    Explained in Chapter: A variational autoencoder (chapters/vae.ipynb).
+
     Parameters
     ----------
     device : {"auto", "cpu", "cuda"}
         The requested device.
-
-    Explained in Chapter: A variational autoencoder (chapters/vae.ipynb).
     """
     if device not in ("auto", "cpu", "cuda"):
         raise ValidationError(f"resolve_device: `device` must be one of 'auto', 'cpu', 'cuda'; received {device!r}.")
@@ -51,6 +51,8 @@ def kl_weight(epoch: int, warmup_epochs: int) -> float:
 
     ``warmup_epochs = 0`` gives :math:`\beta = 1` throughout (the plain ELBO).
 
+    Explained in Chapter: A variational autoencoder (chapters/vae.ipynb).
+
     Parameters
     ----------
     epoch : int >= 0
@@ -61,8 +63,6 @@ def kl_weight(epoch: int, warmup_epochs: int) -> float:
     References
     ----------
     bowman2016generating, sonderby2016ladder
-
-    Explained in Chapter: A variational autoencoder (chapters/vae.ipynb).
     """
     epoch = check_int("epoch", epoch, minimum=0, where="kl_weight")
     warmup_epochs = check_int("warmup_epochs", warmup_epochs, minimum=0, where="kl_weight")
@@ -72,6 +72,8 @@ def kl_weight(epoch: int, warmup_epochs: int) -> float:
 @torch.no_grad()
 def evaluate_elbo(model: VAE, x: torch.Tensor, *, seed: int = 0, batch_size: int = 1024) -> float:
     """Mean single-sample ELBO (nats per image) over ``x`` with fixed noise, accumulated in float64.
+
+    Explained in Chapter: A variational autoencoder (chapters/vae.ipynb).
 
     Parameters
     ----------
@@ -83,8 +85,6 @@ def evaluate_elbo(model: VAE, x: torch.Tensor, *, seed: int = 0, batch_size: int
         Seed of the noise, so that two evaluations of one model agree.
     batch_size : int >= 1, default 1024
         Images per forward pass.
-
-    Explained in Chapter: A variational autoencoder (chapters/vae.ipynb).
     """
     if not isinstance(x, torch.Tensor):
         raise ValidationError(f"evaluate_elbo: `x` must be a torch tensor; received {type(x).__name__}.")
@@ -164,6 +164,8 @@ def train_vae(model: VAE, x_train: torch.Tensor, x_val: torch.Tensor | None = No
     with another ``seed``, ``batch_size``, ``lr``, ``warmup_epochs`` or training-set size is an
     error (it would silently change the run).
 
+    Explained in Chapter: A variational autoencoder (chapters/vae.ipynb).
+
     Parameters
     ----------
     model : VAE
@@ -200,8 +202,6 @@ def train_vae(model: VAE, x_train: torch.Tensor, x_val: torch.Tensor | None = No
     References
     ----------
     kingma2014autoencoding, bowman2016generating
-
-    Explained in Chapter: A variational autoencoder (chapters/vae.ipynb).
     """
     where = "train_vae"
     if not isinstance(model, VAE):
