@@ -55,7 +55,16 @@ __all__ = [
 class ReverseKLFit:
     """Result of :func:`fit_reverse_kl_gaussian` or :func:`reverse_kl_stationary_point`.
 
-    Fields: ``mean``, ``std``, ``kl`` (nats) and ``converged`` (gradient norm below 1e-6).
+    Attributes
+    ----------
+    mean : float
+        Mean of the Gaussian q.
+    std : float
+        Standard deviation of q, > 0.
+    kl : float
+        Reverse KL :math:`\\mathrm{KL}(q \\,\\|\\, p)` at (mean, std), nats.
+    converged : bool
+        Whether the gradient norm fell below 1e-6.
     """
 
     mean: float
@@ -67,7 +76,19 @@ class ReverseKLFit:
 
 @dataclass(frozen=True)
 class MeanFieldFit:
-    """Result of :func:`fit_mean_field_gaussian`: ``mean`` (d,), ``var`` (d,), ``kl`` (nats), ``converged``."""
+    """Result of :func:`fit_mean_field_gaussian`.
+
+    Attributes
+    ----------
+    mean : numpy.ndarray of shape (d,)
+        Means of the factorised Gaussian q.
+    var : numpy.ndarray of shape (d,)
+        Variances of q, > 0.
+    kl : float
+        The minimised KL (in the direction asked for), nats.
+    converged : bool
+        Whether the gradient norm at the optimum is below 1e-8.
+    """
 
     mean: np.ndarray
     var: np.ndarray
@@ -477,7 +498,17 @@ def fit_mean_field_gaussian(mean: Any, cov: Any, direction: str) -> MeanFieldFit
 
 
 class GaussianFit(NamedTuple):
-    """Result of :func:`fit_gaussian_q`: the best Gaussian q found and its ELBO."""
+    """Result of :func:`fit_gaussian_q`: the best Gaussian q found and its ELBO.
+
+    Attributes
+    ----------
+    mean : float
+        Mean of the best Gaussian q.
+    std : float
+        Its standard deviation, > 0.
+    elbo : float
+        Its ELBO, nats.
+    """
 
     mean: float
     std: float

@@ -88,7 +88,15 @@ class ELBOTerms:
 
 
 class MonteCarloEstimate(NamedTuple):
-    """A Monte Carlo estimate with its standard error (the sample std over the square root of n)."""
+    """A Monte Carlo estimate with its standard error.
+
+    Attributes
+    ----------
+    estimate : float
+        The sample mean of the n summands.
+    standard_error : float
+        Their sample standard deviation over :math:`\\sqrt n`, >= 0.
+    """
 
     estimate: float
     standard_error: float

@@ -53,8 +53,8 @@ __all__ = [
 class QuadratureResult(NamedTuple):
     """Result of :func:`log_evidence_quadrature`.
 
-    Fields (in order):
-
+    Attributes
+    ----------
     log_evidence : float
         Estimate of :math:`\\log p(x)` in nats.
     rel_error : float
@@ -73,8 +73,8 @@ class QuadratureResult(NamedTuple):
 class NaiveMCResult(NamedTuple):
     """Result of :func:`naive_mc_log_evidence` (weights :math:`w_s = p(x \\mid z_s)`, :math:`z_s \\sim p(z)`).
 
-    Fields (in order):
-
+    Attributes
+    ----------
     log_evidence : float
         :math:`\\log \\hat p(x)` with :math:`\\hat p(x) = \\frac1N \\sum_s w_s`.
     log_std_error : float
@@ -455,8 +455,8 @@ def mc_samples_needed(rel_tol: float, log_mean: Any, log_second_moment: Any) -> 
 class GridEvidence(NamedTuple):
     """Result of :func:`gmm_log_evidence_grid_k2`.
 
-    Fields (in order):
-
+    Attributes
+    ----------
     log_evidence : float
         Grid estimate of :math:`\\log p(x)`.
     rel_error : float
