@@ -177,3 +177,49 @@ def test_extension_turns_reference_keys_into_citations():
     sphinx_vi_lib._cite_references(_FakeApp, "vi_lib.x", lines, BIB_KEYS)
     assert lines[2] == ":cite:p:`dempster1977maximum,neal1998view,bishop2006pattern{Eq. 9.23}`"
     assert lines[3:] == ["", "Notes", "-----", "Prose."]
+
+
+
+def _methods_with_arguments():
+    """(qualname, function, argument names) for each public method of a public class that takes arguments.
+
+    Properties are exempt (they take none). Static and class methods are unwrapped from the class
+    ``__dict__``, and only plain and class methods drop their first parameter (``self``/``cls``).
+    Inherited members count where vi_lib defines them (not ``torch.nn.Module.forward`` and the like).
+    """
+    for name in vi_lib.__all__:
+        cls = getattr(vi_lib, name)
+        if not inspect.isclass(cls):
+            continue
+        for klass in cls.__mro__:
+            if not klass.__module__.startswith("vi_lib."):
+                continue
+            for attr, member in vars(klass).items():
+                if attr.startswith("_") or isinstance(member, property):
+                    continue
+                func = member.__func__ if isinstance(member, (staticmethod, classmethod)) else member
+                if not inspect.isfunction(func):
+                    continue
+                params = list(inspect.signature(func).parameters)
+                if not isinstance(member, staticmethod):
+                    params = params[1:]
+                if params:
+                    yield f"{cls.__name__}.{attr}", func, params
+
+
+METHODS_WITH_ARGUMENTS = sorted({q: (f, p) for q, f, p in _methods_with_arguments()}.items())
+
+
+def test_methods_with_arguments_are_found():
+    """The collection sees the model classes' methods (a guard against an empty parametrisation)."""
+    names = {q for q, _ in METHODS_WITH_ARGUMENTS}
+    assert {"BetaBernoulli.log_joint", "GaussianQ.sample", "VAE.encode", "NormalNormal.marginal_mean_cov"} <= names
+    assert "GaussianQ.entropy" not in names and "GaussianTarget.dim" not in names  # no arguments; a property
+
+
+@pytest.mark.parametrize("qualname, entry", METHODS_WITH_ARGUMENTS, ids=[q for q, _ in METHODS_WITH_ARGUMENTS])
+def test_public_method_with_arguments_has_parameters_section(qualname, entry):
+    """A method's arguments get their types only from its numpydoc ``Parameters`` (``autodoc_typehints: none``)."""
+    func, params = entry
+    doc = inspect.getdoc(func) or ""
+    assert _sections(doc, "Parameters"), f"vi_lib.{qualname}({', '.join(params)}) has no numpydoc Parameters section"

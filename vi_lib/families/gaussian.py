@@ -153,13 +153,38 @@ class GaussianQ:
         object.__setattr__(self, "std", s)
 
     def sample(self, n: int, rng: np.random.Generator) -> np.ndarray:
-        """Draw ``n`` samples, shape (n,), as ``mean + std * eps`` with ``eps ~ N(0, 1)``."""
+        """Draw ``n`` samples, shape (n,), as ``mean + std * eps`` with ``eps ~ N(0, 1)``.
+
+        Parameters
+        ----------
+        n : int
+            Number of samples, >= 1.
+        rng : numpy.random.Generator
+            Source of randomness, e.g. ``np.random.default_rng(0)``.
+
+        Returns
+        -------
+        numpy.ndarray of shape (n,)
+            Independent draws from q.
+        """
         n = check_int("n", n, minimum=1, where="GaussianQ.sample")
         check_rng(rng, "GaussianQ.sample")
         return self.mean + self.std * rng.standard_normal(n)
 
     def log_prob(self, z: np.ndarray) -> np.ndarray:
-        """Log-density :math:`\\log q(z)` at points ``z`` of any shape (same shape out)."""
+        """Log-density :math:`\\log q(z)` at points ``z`` of any shape (same shape out).
+
+        Parameters
+        ----------
+        z : float or array_like of any shape
+            Points, finite, evaluated elementwise.
+
+        Returns
+        -------
+        numpy.ndarray or numpy.float64
+            Log-density of each entry, shape of ``z`` (a numpy.float64 for a scalar ``z``);
+            in nats.
+        """
         z = check_finite("z", z, where="GaussianQ.log_prob")
         return -0.5 * (_LOG_2PI + 2.0 * np.log(self.std)) - 0.5 * ((z - self.mean) / self.std) ** 2
 

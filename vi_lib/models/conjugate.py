@@ -110,12 +110,34 @@ class BetaBernoulli:
         return k, float(arr.size) - k
 
     def posterior(self, x: Any) -> tuple[float, float]:
-        """Posterior shape parameters ``(alpha + k, beta + n - k)`` given flips ``x`` of shape (n,)."""
+        """Posterior shape parameters ``(alpha + k, beta + n - k)`` given flips ``x`` of shape (n,).
+
+        Parameters
+        ----------
+        x : array_like of shape (n,)
+            Observed coin flips, each 0 or 1; n >= 1.
+
+        Returns
+        -------
+        tuple of float
+            ``(alpha + k, beta + n - k)``, both > 0: the Beta posterior's shape parameters.
+        """
         heads, tails = self._counts(x, "BetaBernoulli.posterior")
         return self.alpha + heads, self.beta + tails
 
     def log_evidence(self, x: Any) -> float:
-        """Log-probability of the flip sequence ``x`` (shape (n,)): ``betaln(a+k, b+n-k) - betaln(a, b)``."""
+        """Log-probability of the flip sequence ``x`` (shape (n,)): ``betaln(a+k, b+n-k) - betaln(a, b)``.
+
+        Parameters
+        ----------
+        x : array_like of shape (n,)
+            Observed coin flips, each 0 or 1; n >= 1.
+
+        Returns
+        -------
+        float <= 0
+            Log evidence :math:`\\log p(x_{1:n})` of the ordered sequence, in nats.
+        """
         heads, tails = self._counts(x, "BetaBernoulli.log_evidence")
         return float(betaln(self.alpha + heads, self.beta + tails) - betaln(self.alpha, self.beta))
 
@@ -124,19 +146,56 @@ class BetaBernoulli:
 
         It equals :math:`B(\\alpha+2k, \\beta+2(n-k)) / B(\\alpha, \\beta)`; see
         :func:`vi_lib.mc_samples_needed`.
+
+        Parameters
+        ----------
+        x : array_like of shape (n,)
+            Observed coin flips, each 0 or 1; n >= 1.
+
+        Returns
+        -------
+        float <= 0
+            :math:`\\log \\mathbb{E}_{p(\\theta)}[p(x \\mid \\theta)^2]`, in nats.
         """
         heads, tails = self._counts(x, "BetaBernoulli.log_expected_squared_likelihood")
         return float(betaln(self.alpha + 2 * heads, self.beta + 2 * tails) - betaln(self.alpha, self.beta))
 
     def log_prior(self, theta: Any) -> Any:
-        """Beta log-density at ``theta`` in [0, 1] (any shape; same shape out)."""
+        """Beta log-density at ``theta`` in [0, 1] (any shape; same shape out).
+
+        Parameters
+        ----------
+        theta : float or array_like of any shape
+            Biases in [0, 1], evaluated elementwise.
+
+        Returns
+        -------
+        float or numpy.ndarray
+            A float for a scalar ``theta``, else an array of ``theta``'s shape; in nats.
+            At 0 (or 1) it is ``-inf`` if ``alpha`` (or ``beta``) > 1 and ``+inf`` if it is < 1.
+        """
         theta = check_probability("theta", theta, where="BetaBernoulli.log_prior")
         t = np.asarray(theta, dtype=float)
         val = xlogy(self.alpha - 1.0, t) + xlog1py(self.beta - 1.0, -t) - betaln(self.alpha, self.beta)
         return _out(val)
 
     def log_likelihood(self, theta: Any, x: Any) -> Any:
-        """:math:`k \\log \\theta + (n-k) \\log(1-\\theta)` for every ``theta`` (any shape; same shape out)."""
+        """:math:`k \\log \\theta + (n-k) \\log(1-\\theta)` for every ``theta`` (any shape; same shape out).
+
+        Parameters
+        ----------
+        theta : float or array_like of any shape
+            Biases in [0, 1], evaluated elementwise; each entry is scored against all of ``x``
+            (``theta`` is not broadcast against ``x``).
+        x : array_like of shape (n,)
+            Observed coin flips, each 0 or 1; n >= 1.
+
+        Returns
+        -------
+        float or numpy.ndarray
+            A float for a scalar ``theta``, else an array of ``theta``'s shape; in nats,
+            ``-inf`` where ``theta`` makes the flips impossible (0 with a head, 1 with a tail).
+        """
         where = "BetaBernoulli.log_likelihood"
         theta = check_probability("theta", theta, where=where)
         heads, tails = self._counts(x, where)
@@ -144,23 +203,78 @@ class BetaBernoulli:
         return _out(xlogy(heads, t) + xlog1py(tails, -t))
 
     def log_joint(self, theta: Any, x: Any) -> Any:
-        """:math:`\\log p(\\theta) + \\log p(x \\mid \\theta)` (any shape of ``theta``; same shape out)."""
+        """:math:`\\log p(\\theta) + \\log p(x \\mid \\theta)` (any shape of ``theta``; same shape out).
+
+        Parameters
+        ----------
+        theta : float or array_like of any shape
+            Biases in [0, 1], evaluated elementwise; each entry is scored against all of ``x``
+            (``theta`` is not broadcast against ``x``).
+        x : array_like of shape (n,)
+            Observed coin flips, each 0 or 1; n >= 1.
+
+        Returns
+        -------
+        float or numpy.ndarray
+            A float for a scalar ``theta``, else an array of ``theta``'s shape; in nats.
+        """
         return _out(np.asarray(self.log_prior(theta)) + np.asarray(self.log_likelihood(theta, x)))
 
     def log_posterior(self, theta: Any, x: Any) -> Any:
-        """Log-density of the posterior :math:`\\mathrm{Beta}(\\alpha + k, \\beta + n - k)` at ``theta``."""
+        """Log-density of the posterior :math:`\\mathrm{Beta}(\\alpha + k, \\beta + n - k)` at ``theta``.
+
+        Parameters
+        ----------
+        theta : float or array_like of any shape
+            Biases in [0, 1], evaluated elementwise.
+        x : array_like of shape (n,)
+            Observed coin flips, each 0 or 1; n >= 1.
+
+        Returns
+        -------
+        float or numpy.ndarray
+            A float for a scalar ``theta``, else an array of ``theta``'s shape; in nats.
+        """
         theta = check_probability("theta", theta, where="BetaBernoulli.log_posterior")
         a, b = self.posterior(x)
         return BetaBernoulli(a, b).log_prior(theta)
 
     def sample_prior(self, n: int, rng: np.random.Generator) -> np.ndarray:
-        """Draw ``n`` biases from the Beta prior, shape (n,)."""
+        """Draw ``n`` biases from the Beta prior, shape (n,).
+
+        Parameters
+        ----------
+        n : int
+            Number of draws, >= 1.
+        rng : numpy.random.Generator
+            Source of randomness, e.g. ``np.random.default_rng(0)``.
+
+        Returns
+        -------
+        numpy.ndarray of shape (n,)
+            Biases in [0, 1].
+        """
         n = check_int("n", n, minimum=1, where="BetaBernoulli.sample_prior")
         check_rng(rng, "BetaBernoulli.sample_prior")
         return rng.beta(self.alpha, self.beta, size=n)
 
     def sample_data(self, n: int, theta: float, rng: np.random.Generator) -> np.ndarray:
-        """Draw ``n`` flips (0.0 or 1.0, shape (n,)) of a coin with bias ``theta``."""
+        """Draw ``n`` flips (0.0 or 1.0, shape (n,)) of a coin with bias ``theta``.
+
+        Parameters
+        ----------
+        n : int
+            Number of flips, >= 1.
+        theta : float
+            Probability of heads, a scalar in [0, 1].
+        rng : numpy.random.Generator
+            Source of randomness, e.g. ``np.random.default_rng(0)``.
+
+        Returns
+        -------
+        numpy.ndarray of shape (n,)
+            Flips as float64, 1.0 (heads) with probability ``theta``, else 0.0.
+        """
         where = "BetaBernoulli.sample_data"
         n = check_int("n", n, minimum=1, where=where)
         theta = check_probability("theta", theta, where=where)
@@ -279,14 +393,36 @@ class NormalNormal:
         object.__setattr__(self, "noise_std", check_scalar("noise_std", self.noise_std, "NormalNormal", positive=True))
 
     def posterior(self, x: Any) -> tuple[float, float]:
-        """Posterior ``(mean, std)`` of :math:`\\mu` given data ``x`` of shape (n,)."""
+        """Posterior ``(mean, std)`` of :math:`\\mu` given data ``x`` of shape (n,).
+
+        Parameters
+        ----------
+        x : array_like of shape (n,)
+            Observations, finite; n >= 1.
+
+        Returns
+        -------
+        tuple of float
+            ``(mean, std)``: :math:`m_n` and :math:`s_n > 0`.
+        """
         x = check_vector(x, "NormalNormal.posterior")
         prec = 1.0 / self.prior_std**2 + x.size / self.noise_std**2
         mean = (self.prior_mean / self.prior_std**2 + x.sum() / self.noise_std**2) / prec
         return float(mean), float(1.0 / np.sqrt(prec))
 
     def log_evidence(self, x: Any) -> float:
-        """Log evidence :math:`\\log p(x)` of data ``x`` (shape (n,)) from centred sufficient statistics."""
+        """Log evidence :math:`\\log p(x)` of data ``x`` (shape (n,)) from centred sufficient statistics.
+
+        Parameters
+        ----------
+        x : array_like of shape (n,)
+            Observations, finite; n >= 1.
+
+        Returns
+        -------
+        float
+            Log density of ``x`` under its marginal :math:`p(x)`, in nats.
+        """
         x = check_vector(x, "NormalNormal.log_evidence")
         n = x.size
         var = self.noise_std**2
@@ -308,13 +444,34 @@ class NormalNormal:
             \\mathbb{E}_{p(\\mu)}[p(x \\mid \\mu)^2] = (2\\sigma\\sqrt{\\pi})^{-n} \\, p_{\\sigma/\\sqrt{2}}(x),
 
         where :math:`p_{\\sigma/\\sqrt 2}` is the evidence of the same model with noise std :math:`\\sigma/\\sqrt{2}`.
+
+        Parameters
+        ----------
+        x : array_like of shape (n,)
+            Observations, finite; n >= 1.
+
+        Returns
+        -------
+        float
+            :math:`\\log \\mathbb{E}_{p(\\mu)}[p(x \\mid \\mu)^2]`, in nats.
         """
         x = check_vector(x, "NormalNormal.log_expected_squared_likelihood")
         half = NormalNormal(self.prior_mean, self.prior_std, self.noise_std / np.sqrt(2.0))
         return float(-x.size * np.log(2.0 * self.noise_std * np.sqrt(np.pi)) + half.log_evidence(x))
 
     def log_prior(self, mu: Any) -> Any:
-        """Prior log-density :math:`\\log \\mathcal{N}(\\mu \\mid m_0, s_0^2)` (any shape of ``mu``; same shape out)."""
+        """Prior log-density :math:`\\log \\mathcal{N}(\\mu \\mid m_0, s_0^2)` (any shape of ``mu``; same shape out).
+
+        Parameters
+        ----------
+        mu : float or array_like of any shape
+            Values of the mean, finite, evaluated elementwise.
+
+        Returns
+        -------
+        float or numpy.ndarray
+            A float for a scalar ``mu``, else an array of ``mu``'s shape; in nats.
+        """
         mu = check_finite("mu", mu, where="NormalNormal.log_prior")
         return _out(-0.5 * (_LOG_2PI + 2.0 * np.log(self.prior_std))
                     - 0.5 * ((mu - self.prior_mean) / self.prior_std) ** 2)
@@ -322,10 +479,23 @@ class NormalNormal:
     def log_likelihood(self, mu: Any, x: Any) -> Any:
         """Log-likelihood :math:`\\sum_i \\log \\mathcal{N}(x_i \\mid \\mu, \\sigma^2)` for every ``mu``.
 
-        Shape (m,) in, (m,) out; a scalar ``mu`` gives a float.
+        Any shape of ``mu``, same shape out; a scalar ``mu`` gives a float.
 
-        Uses :math:`\\sum_i (x_i - \\mu)^2 = \\mathrm{SS} + n (\\bar x - \\mu)^2`, so the cost is
-        :math:`O(n + m)`, not :math:`O(nm)`.
+        Uses :math:`\\sum_i (x_i - \\mu)^2 = \\mathrm{SS} + n (\\bar x - \\mu)^2`, so the cost for
+        :math:`m` values of ``mu`` is :math:`O(n + m)`, not :math:`O(nm)`.
+
+        Parameters
+        ----------
+        mu : float or array_like of any shape
+            Values of the mean, finite, evaluated elementwise; each entry is scored against all of ``x``
+            (``mu`` is not broadcast against ``x``).
+        x : array_like of shape (n,)
+            Observations, finite; n >= 1.
+
+        Returns
+        -------
+        float or numpy.ndarray
+            A float for a scalar ``mu``, else an array of ``mu``'s shape; in nats.
         """
         where = "NormalNormal.log_likelihood"
         mu = check_finite("mu", mu, where=where)
@@ -336,11 +506,38 @@ class NormalNormal:
         return _out(-0.5 * n * (_LOG_2PI + np.log(var)) - (ss + n * (xbar - mu) ** 2) / (2.0 * var))
 
     def log_joint(self, mu: Any, x: Any) -> Any:
-        """:math:`\\log p(\\mu) + \\log p(x \\mid \\mu)` (shape of ``mu``)."""
+        """:math:`\\log p(\\mu) + \\log p(x \\mid \\mu)` (shape of ``mu``).
+
+        Parameters
+        ----------
+        mu : float or array_like of any shape
+            Values of the mean, finite, evaluated elementwise; each entry is scored against all of ``x``
+            (``mu`` is not broadcast against ``x``).
+        x : array_like of shape (n,)
+            Observations, finite; n >= 1.
+
+        Returns
+        -------
+        float or numpy.ndarray
+            A float for a scalar ``mu``, else an array of ``mu``'s shape; in nats.
+        """
         return _out(np.asarray(self.log_prior(mu)) + np.asarray(self.log_likelihood(mu, x)))
 
     def log_posterior(self, mu: Any, x: Any) -> Any:
-        """Posterior log-density :math:`\\log \\mathcal{N}(\\mu \\mid m_n, s_n^2)` (shape of ``mu``)."""
+        """Posterior log-density :math:`\\log \\mathcal{N}(\\mu \\mid m_n, s_n^2)` (shape of ``mu``).
+
+        Parameters
+        ----------
+        mu : float or array_like of any shape
+            Values of the mean, finite, evaluated elementwise.
+        x : array_like of shape (n,)
+            Observations, finite; n >= 1.
+
+        Returns
+        -------
+        float or numpy.ndarray
+            A float for a scalar ``mu``, else an array of ``mu``'s shape; in nats.
+        """
         mu = check_finite("mu", mu, where="NormalNormal.log_posterior")
         m, s = self.posterior(x)
         return _out(-0.5 * (_LOG_2PI + 2.0 * np.log(s)) - 0.5 * ((mu - m) / s) ** 2)
@@ -349,6 +546,18 @@ class NormalNormal:
         """Mean and covariance of the marginal distribution of ``n`` observations.
 
         Mean ``prior_mean * ones(n)``, covariance ``noise_std**2 * I + prior_std**2 * ones((n, n))``.
+
+        Parameters
+        ----------
+        n : int
+            Number of observations, >= 1.
+
+        Returns
+        -------
+        mean : numpy.ndarray of shape (n,)
+            Marginal mean of :math:`x_{1:n}`.
+        cov : numpy.ndarray of shape (n, n)
+            Marginal covariance, symmetric positive definite.
         """
         n = check_int("n", n, minimum=1, where="NormalNormal.marginal_mean_cov")
         mean = np.full(n, self.prior_mean)
@@ -356,13 +565,41 @@ class NormalNormal:
         return mean, cov
 
     def sample_prior(self, n: int, rng: np.random.Generator) -> np.ndarray:
-        """Draw ``n`` means from the prior, shape (n,)."""
+        """Draw ``n`` means from the prior, shape (n,).
+
+        Parameters
+        ----------
+        n : int
+            Number of draws, >= 1.
+        rng : numpy.random.Generator
+            Source of randomness, e.g. ``np.random.default_rng(0)``.
+
+        Returns
+        -------
+        numpy.ndarray of shape (n,)
+            Draws of :math:`\\mu \\sim \\mathcal{N}(m_0, s_0^2)`.
+        """
         n = check_int("n", n, minimum=1, where="NormalNormal.sample_prior")
         check_rng(rng, "NormalNormal.sample_prior")
         return self.prior_mean + self.prior_std * rng.standard_normal(n)
 
     def sample_data(self, n: int, mu: float, rng: np.random.Generator) -> np.ndarray:
-        """Draw ``n`` observations :math:`x_i \\sim \\mathcal{N}(\\mu, \\sigma^2)`, shape (n,)."""
+        """Draw ``n`` observations :math:`x_i \\sim \\mathcal{N}(\\mu, \\sigma^2)`, shape (n,).
+
+        Parameters
+        ----------
+        n : int
+            Number of observations, >= 1.
+        mu : float
+            The mean, a finite scalar.
+        rng : numpy.random.Generator
+            Source of randomness, e.g. ``np.random.default_rng(0)``.
+
+        Returns
+        -------
+        numpy.ndarray of shape (n,)
+            Independent observations.
+        """
         where = "NormalNormal.sample_data"
         n = check_int("n", n, minimum=1, where=where)
         mu = check_scalar("mu", mu, where, positive=False)

@@ -87,16 +87,49 @@ class GaussianTarget:
         return check_finite("z", check_shape("z", z, (None, self.dim), where=where), where=where)
 
     def log_prob(self, z: Any) -> np.ndarray:
-        """Log density at each row of ``z`` (shape (S, D)); returns shape (S,)."""
+        """Log density at each row of ``z`` (shape (S, D)); returns shape (S,).
+
+        Parameters
+        ----------
+        z : array_like of shape (S, D)
+            Finite points, one per row (a single point as shape (1, D)).
+
+        Returns
+        -------
+        numpy.ndarray of shape (S,)
+            :math:`\\log \\mathcal{N}(z_s; m, \\Lambda^{-1})`, in nats.
+        """
         d = self._z(z, "GaussianTarget.log_prob") - self.mean
         return self._log_norm - 0.5 * np.einsum("si,ij,sj->s", d, self.precision, d)
 
     def log_joint(self, z: Any) -> np.ndarray:
-        """Log joint :math:`\\log p(z \\mid x) + \\log p(x)` at each row of ``z``; returns shape (S,)."""
+        """Log joint :math:`\\log p(z \\mid x) + \\log p(x)` at each row of ``z``; returns shape (S,).
+
+        Parameters
+        ----------
+        z : array_like of shape (S, D)
+            Finite points, one per row (a single point as shape (1, D)).
+
+        Returns
+        -------
+        numpy.ndarray of shape (S,)
+            :meth:`log_prob` plus ``log_evidence``, in nats.
+        """
         return self.log_prob(z) + self.log_evidence
 
     def grad_log_prob(self, z: Any) -> np.ndarray:
-        """Gradient :math:`-\\Lambda (z - m)` at each row of ``z``; returns shape (S, D)."""
+        """Gradient :math:`-\\Lambda (z - m)` at each row of ``z``; returns shape (S, D).
+
+        Parameters
+        ----------
+        z : array_like of shape (S, D)
+            Finite points, one per row (a single point as shape (1, D)).
+
+        Returns
+        -------
+        numpy.ndarray of shape (S, D)
+            Row s is :math:`\\nabla_z \\log p(z_s \\mid x)`.
+        """
         d = self._z(z, "GaussianTarget.grad_log_prob") - self.mean
         return -d @ self.precision
 
@@ -109,13 +142,36 @@ class GaussianTarget:
             \\qquad d = z - m.
 
         Only coordinates j with :math:`\\Lambda_{ij} \\neq 0` (the Markov blanket of i) contribute.
+
+        Parameters
+        ----------
+        z : array_like of shape (S, D)
+            Finite points, one per row (a single point as shape (1, D)).
+
+        Returns
+        -------
+        numpy.ndarray of shape (S, D)
+            Entry (s, i) is :math:`\\log p_i(z_s)`, in nats.
         """
         d = self._z(z, "GaussianTarget.markov_blanket_log_prob") - self.mean
         diag = np.diag(self.precision)
         return -d * (d @ self.precision) + 0.5 * diag * d**2
 
     def elbo(self, mean: Any, log_std: Any) -> float:
-        """Exact ELBO :math:`\\mathbb{E}_q[\\log p(x, z)] + H[q]` for a diagonal Gaussian q."""
+        """Exact ELBO :math:`\\mathbb{E}_q[\\log p(x, z)] + H[q]` for a diagonal Gaussian q.
+
+        Parameters
+        ----------
+        mean : array_like of shape (D,)
+            Mean of the diagonal Gaussian q, finite.
+        log_std : array_like of shape (D,)
+            Log standard deviations :math:`\\omega` of q, finite.
+
+        Returns
+        -------
+        float
+            The ELBO, in nats (at most ``log_evidence``).
+        """
         mu, om = _check_q(mean, log_std, "GaussianTarget.elbo")
         check_shape("mean", mu, (self.dim,), where="GaussianTarget.elbo")
         d = mu - self.mean
@@ -130,6 +186,18 @@ class GaussianTarget:
 
             \\nabla_\\mu \\mathcal{L} = -\\Lambda (\\mu - m), \\qquad
             \\nabla_{\\omega_i} \\mathcal{L} = 1 - \\Lambda_{ii} \\sigma_i^2.
+
+        Parameters
+        ----------
+        mean : array_like of shape (D,)
+            Mean of the diagonal Gaussian q, finite.
+        log_std : array_like of shape (D,)
+            Log standard deviations :math:`\\omega` of q, finite.
+
+        Returns
+        -------
+        numpy.ndarray of shape (2, D)
+            Row 0 is the gradient in ``mean``, row 1 the gradient in ``log_std``.
         """
         mu, om = _check_q(mean, log_std, "GaussianTarget.elbo_gradient")
         check_shape("mean", mu, (self.dim,), where="GaussianTarget.elbo_gradient")

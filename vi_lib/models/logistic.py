@@ -168,7 +168,18 @@ class BayesianLogisticRegression:
         return check_finite("z", check_shape("z", z, (None, self.dim), where=where), where=where)
 
     def log_joint(self, z: Any) -> np.ndarray:
-        """Log joint at each row of ``z`` (shape (S, D)); returns shape (S,)."""
+        """Log joint at each row of ``z`` (shape (S, D)); returns shape (S,).
+
+        Parameters
+        ----------
+        z : array_like of shape (S, D)
+            Finite coefficient vectors, one per row (a single one as shape (1, D)).
+
+        Returns
+        -------
+        numpy.ndarray of shape (S,)
+            :math:`\\log p(y, z_s \\mid X)`, in nats.
+        """
         z = self._z(z, "BayesianLogisticRegression.log_joint")
         eta = z @ self.X.T
         loglik = eta @ self.y - np.logaddexp(0.0, eta).sum(axis=1)
@@ -177,7 +188,18 @@ class BayesianLogisticRegression:
         return loglik + logprior
 
     def grad_log_joint(self, z: Any) -> np.ndarray:
-        """Gradient of the log joint at each row of ``z`` (shape (S, D)); returns shape (S, D)."""
+        """Gradient of the log joint at each row of ``z`` (shape (S, D)); returns shape (S, D).
+
+        Parameters
+        ----------
+        z : array_like of shape (S, D)
+            Finite coefficient vectors, one per row (a single one as shape (1, D)).
+
+        Returns
+        -------
+        numpy.ndarray of shape (S, D)
+            Row s is :math:`\\nabla_z \\log p(y, z_s \\mid X)`.
+        """
         z = self._z(z, "BayesianLogisticRegression.grad_log_joint")
         return (self.y - expit(z @ self.X.T)) @ self.X - z / self.prior_std**2
 
@@ -188,6 +210,16 @@ class BayesianLogisticRegression:
 
             \\nabla^2 \\log p = -X^\\top \\operatorname{diag}(\\pi (1 - \\pi)) X - I / s^2,
             \\qquad \\pi = \\operatorname{sigmoid}(X z).
+
+        Parameters
+        ----------
+        z : array_like of shape (D,)
+            One finite coefficient vector.
+
+        Returns
+        -------
+        numpy.ndarray of shape (D, D)
+            The Hessian, symmetric negative definite.
         """
         z = check_finite(
             "z",

@@ -205,13 +205,38 @@ class VAE(nn.Module):
                 "total_count": self.total_count, "decoder_hidden": self.decoder_hidden}
 
     def encode(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """Mean and log-variance of q(z | x), each of shape (batch, latent_dim)."""
+        """Mean and log-variance of q(z | x), each of shape (..., latent_dim).
+
+        Parameters
+        ----------
+        x : torch.Tensor of shape (..., data_dim)
+            Counts in ``0..total_count``, a floating tensor of the model's dtype and device; not
+            validated here.
+
+        Returns
+        -------
+        mu : torch.Tensor of shape (..., latent_dim)
+            Means of q(z | x).
+        logvar : torch.Tensor of shape (..., latent_dim)
+            Log-variances (natural log) of q(z | x).
+        """
         h = self.encoder(x / self.total_count if self.total_count > 1 else x)
         mu, logvar = h.chunk(2, dim=-1)
         return mu, logvar
 
     def decode(self, z: torch.Tensor) -> torch.Tensor:
-        """Pixel logits of p(x | z), shape (..., data_dim)."""
+        """Pixel logits of p(x | z), shape (..., data_dim).
+
+        Parameters
+        ----------
+        z : torch.Tensor of shape (..., latent_dim)
+            Latent points, a floating tensor of the model's dtype and device.
+
+        Returns
+        -------
+        torch.Tensor of shape (..., data_dim)
+            Logit of each pixel's Binomial success probability.
+        """
         return self.decoder(z)
 
 
