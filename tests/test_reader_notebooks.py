@@ -179,8 +179,9 @@ def wheel(tmp_path_factory) -> Path:
     for name in ("pyproject.toml", "README.md"):
         shutil.copy2(ROOT / name, src / name)
     shutil.copytree(ROOT / "vi_lib", src / "vi_lib", ignore=shutil.ignore_patterns("__pycache__"))
-    proc = subprocess.run([sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--no-build-isolation",
-                           "-w", str(tmp / "dist"), str(src)], capture_output=True, text=True, env={**os.environ, **NO_NETWORK})
+    command = [sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--no-build-isolation",
+               "-w", str(tmp / "dist"), str(src)]
+    proc = subprocess.run(command, capture_output=True, text=True, env={**os.environ, **NO_NETWORK})
     wheels = list((tmp / "dist").glob("vi_lib-*.whl"))
     assert proc.returncode == 0 and len(wheels) == 1, proc.stdout + proc.stderr
     return wheels[0]

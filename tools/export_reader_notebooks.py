@@ -339,7 +339,8 @@ class ChapterConverter:
         if name == "prf:proof":
             inner = self.convert(content, quoted).rstrip()
             last = inner.split("\n")[-1] if inner else ""
-            ending = " ∎" if last and not re.match(r"^\s*(\$\$|[-*>|]|\d+\.|`{3,}|<)", last) and "\x00" not in last else "\n\n∎"
+            ends_in_text = last and "\x00" not in last and not re.match(r"^\s*(\$\$|[-*>|]|\d+\.|`{3,}|<)", last)
+            ending = " ∎" if ends_in_text else "\n\n∎"
             return self._labelled(f"{anchor}*Proof.*", inner + ending)
         if name == "exercise":
             number = None if "nonumber" in options else self.number("exercise")
@@ -372,7 +373,8 @@ class ChapterConverter:
     # ---- inline
     def inline(self, text: str, quoted: bool = False) -> str:
         if quoted:  # keep inline math on one line inside block quotes
-            text = re.sub(r"(?<![\\$])\$(?!\$)([^$]+?)(?<!\\)\$", lambda m: "$" + " ".join(m.group(1).split("\n")) + "$", text)
+            text = re.sub(r"(?<![\\$])\$(?!\$)([^$]+?)(?<!\\)\$",
+                          lambda m: "$" + " ".join(m.group(1).split("\n")) + "$", text)
         parts = []
         pos = 0
         for m in ROLE_OR_CODE_RE.finditer(text):
@@ -460,9 +462,8 @@ def reader_notebook(book: Book, docname: str) -> dict:
     for cell in cells:  # store sources as line lists, as Jupyter does
         src = _source(cell)
         cell["source"] = src.splitlines(keepends=True)
-    out = {"cells": cells, "metadata": {k: v for k, v in nb["metadata"].items() if k in ("kernelspec", "language_info")},
-           "nbformat": nb["nbformat"], "nbformat_minor": nb["nbformat_minor"]}
-    return out
+    metadata = {k: v for k, v in nb["metadata"].items() if k in ("kernelspec", "language_info")}
+    return {"cells": cells, "metadata": metadata, "nbformat": nb["nbformat"], "nbformat_minor": nb["nbformat_minor"]}
 
 
 def dumps(nb: dict) -> str:

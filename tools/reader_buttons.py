@@ -61,7 +61,7 @@ def point_buttons_at_reader(app, pagename, templatename, context, doctree) -> No
             for i, button in enumerate(buttons):
                 if button.get("label") == "download-source-button":
                     myst = dict(button, text=".ipynb (MyST source)", label="download-myst-source-button",
-                                tooltip="Download the chapter's MyST source (renders in the book or with jupyterlab-myst)")
+                                tooltip="Download the chapter's MyST source (renders with jupyterlab-myst)")
                     button.update(url=context["pathto"](reader_rel, 1), text=".ipynb",
                                   tooltip="Download the notebook (plain Jupyter Markdown, runs anywhere)")
                     buttons.insert(i + 1, myst)
