@@ -1,9 +1,12 @@
-"""The public API is documented: docstrings exist, link back to a chapter, and appear in the API appendix."""
+"""The public API is documented: docstrings exist, link back to a chapter, state parameter types, cite
+known works, and appear in the API pages (chapters/appendix/api/*.md). The checks of the built pages
+are in tests/test_book.py, which builds the book once."""
 
 from __future__ import annotations
 
 import inspect
 import re
+import sys
 from pathlib import Path
 
 import pytest
@@ -11,7 +14,18 @@ import pytest
 import vi_lib
 
 ROOT = Path(__file__).resolve().parents[1]
-API_PAGE = (ROOT / "chapters" / "appendix" / "api.md").read_text(encoding="utf-8")
+sys.path.insert(0, str(ROOT / "tools"))  # the Sphinx extension tools/sphinx_vi_lib.py
+API_DIR = ROOT / "chapters" / "appendix" / "api"
+API_PAGES = {p.stem: p.read_text(encoding="utf-8") for p in sorted(API_DIR.glob("*.md"))}
+API_TEXT = "\n".join(API_PAGES.values())
+AUTOMODULES = set(re.findall(r"^\.\. automodule:: (\S+)\s*$", API_TEXT, re.M))
+SUMMARIZED = {m for line in re.findall(r"^\.\. vi-lib-summary:: (.+)$", API_TEXT, re.M) for m in line.split()}
+BIB_KEYS = set(re.findall(r"@\w+\s*\{\s*([^,\s]+)\s*,", (ROOT / "references.bib").read_text(encoding="utf-8")))
+# Every module of vi_lib that declares __all__ (not the package namespaces, which re-export them).
+MODULES = sorted(
+    ".".join(p.relative_to(ROOT).with_suffix("").parts) for p in (ROOT / "vi_lib").rglob("*.py")
+    if p.name not in ("__init__.py", "__main__.py") and "__all__" in p.read_text(encoding="utf-8")
+)
 CORE_MODULES = {"vi_lib._validation", "vi_lib.book.display", "vi_lib.book.plotting", "vi_lib.book.repro"}
 PUBLIC = [(name, getattr(vi_lib, name)) for name in vi_lib.__all__]
 CALLABLES = [(n, o) for n, o in PUBLIC if inspect.isfunction(o) or inspect.isclass(o)]
@@ -46,10 +60,120 @@ def test_chapter_code_links_back_to_its_chapter(name, obj):
         assert (ROOT / "chapters" / f"{chapter}.ipynb").exists(), f"vi_lib.{name} links to missing {chapter}"
 
 
+def test_api_pages_are_in_the_sidebar():
+    toc = (ROOT / "_toc.yml").read_text(encoding="utf-8")
+    for stem in API_PAGES:
+        assert f"file: chapters/appendix/api/{stem}" in toc, f"api/{stem}.md is not in _toc.yml"
+    index = (ROOT / "chapters" / "appendix" / "api.md").read_text(encoding="utf-8")
+    for stem in API_PAGES:
+        assert f"{{doc}}`api/{stem}`" in index, f"the API index page does not link to api/{stem}"
+
+
+@pytest.mark.parametrize("module", MODULES)
+def test_every_module_has_an_entry_and_a_summary_table(module):
+    """Each page documents its modules (automodule) and lists their names (vi-lib-summary, from __all__)."""
+    assert module in AUTOMODULES, f"{module} is not rendered (automodule) on any chapters/appendix/api/*.md page"
+    assert module in SUMMARIZED, f"{module} is not in the summary table (vi-lib-summary) of its page"
+
+
 @pytest.mark.parametrize("name", vi_lib.__all__)
-def test_public_name_is_in_the_api_appendix(name):
-    """Either named explicitly (``vi_lib.name``) or its whole module is rendered with automodule."""
-    module = getattr(getattr(vi_lib, name), "__module__", None)
-    explicit = re.search(rf"\bvi_lib\.{re.escape(name)}\b", API_PAGE)
-    by_module = module and re.search(rf"automodule:: {re.escape(module)}\s*$", API_PAGE, re.M)
-    assert explicit or by_module, f"vi_lib.{name} is public but not documented in chapters/appendix/api.md"
+def test_public_name_is_in_the_api_reference(name):
+    """Its defining module is on an API page and lists it in ``__all__`` (which the table and entries follow)."""
+    obj = getattr(vi_lib, name)
+    module = getattr(obj, "__module__", None)
+    homes = [m for m in MODULES if name in __import__(m, fromlist=["_"]).__all__]
+    assert homes, f"vi_lib.{name} is public but in no module's __all__"
+    if module in MODULES:
+        assert module in homes, f"vi_lib.{name} is defined in {module} but not in its __all__"
+    assert any(m in AUTOMODULES and m in SUMMARIZED for m in homes), (
+        f"vi_lib.{name} is public but not documented in chapters/appendix/api/*.md")
+
+
+def _sections(doc: str, title: str) -> list[list[str]]:
+    """The body lines of each numpydoc section called ``title``."""
+    lines, out = doc.splitlines(), []
+    for i in range(len(lines) - 2):
+        if lines[i].strip() == title and re.fullmatch(r"-{3,}", lines[i + 1].strip()):
+            body, j = [], i + 2
+            while j < len(lines) and not (j + 1 < len(lines) and re.fullmatch(r"-{3,}", lines[j + 1].strip())):
+                body.append(lines[j])
+                j += 1
+            out.append(body)
+    return out
+
+
+def _documented_objects():
+    for module in MODULES:
+        mod = __import__(module, fromlist=["_"])
+        yield module, mod
+        for name in mod.__all__:
+            obj = getattr(mod, name)
+            yield f"{module}.{name}", obj
+            if inspect.isclass(obj):
+                for attr, member in vars(obj).items():
+                    if not attr.startswith("_") and (inspect.isfunction(member) or isinstance(member, property)):
+                        yield f"{module}.{name}.{attr}", member
+
+
+DOCUMENTED = list(_documented_objects())
+
+
+@pytest.mark.parametrize("qualname, obj", DOCUMENTED, ids=[q for q, _ in DOCUMENTED])
+def test_parameter_entries_state_what_is_accepted(qualname, obj):
+    """``name : type`` on every Parameters/Attributes entry, and the type is never ``Any``.
+
+    The API pages show only these types (``autodoc_typehints: none``: the hints are mostly ``Any``).
+    """
+    doc = inspect.getdoc(obj) or ""
+    for title in ("Parameters", "Other Parameters", "Attributes"):
+        for body in _sections(doc, title):
+            # ``**kwargs`` entries name no type: what they accept is said where they are passed on.
+            entries = [ln for ln in body if ln.strip() and not ln.startswith((" ", "\t", "*"))]
+            for entry in entries:
+                assert " : " in entry, f"{qualname}: {title} entry {entry.strip()!r} has no type (`name : type`)"
+                kind = entry.split(" : ", 1)[1]
+                assert not re.search(r"\bAny\b", kind), f"{qualname}: {entry.strip()!r} says `Any`"
+
+
+@pytest.mark.parametrize("qualname, obj", DOCUMENTED, ids=[q for q, _ in DOCUMENTED])
+def test_references_sections_cite_known_keys(qualname, obj):
+    """The build turns ``References`` keys into citations (tools/sphinx_vi_lib.py); each must be in references.bib."""
+    import sphinx_vi_lib
+
+    doc = inspect.getdoc(obj) or ""
+    for body in _sections(doc, "References"):
+        body = body[: body.index("")] if "" in body else body  # the section ends at its first blank line
+        text = " ".join(ln.strip() for ln in body if ln.strip())
+        entries = [e for e in re.split(r"\s*[,;]\s*", text.rstrip(".")) if e]
+        parsed = [sphinx_vi_lib._ENTRY.fullmatch(e) for e in entries]
+        assert all(parsed), f"{qualname}: References must be BibTeX keys, optionally `key (Eq. 3)`: {text!r}"
+        unknown = [m["key"] for m in parsed if m["key"] not in BIB_KEYS]
+        assert not unknown, f"{qualname}: References {unknown} are not keys of references.bib"
+
+
+class _FakeApp:
+    class config:  # noqa: N801 - mimics sphinx.config.Config
+        bibtex_bibfiles = ["references.bib"]
+    srcdir = ROOT
+
+
+def test_extension_links_chapter_notes_and_paths():
+    import sphinx_vi_lib
+
+    lines = ["    Explained in Chapter: Black-box VI: score-function and reparameterization",
+             "    gradients (chapters/bbvi_gradients.ipynb).", "",
+             "    The sampler (explained in chapters/elbo.ipynb); not ``chapters/elbo.ipynb``."]
+    sphinx_vi_lib._link_chapters(_FakeApp, "vi_lib.x", lines)
+    assert lines[0] == ("    Explained in Chapter: :doc:`Black-box VI: score-function and reparameterization "
+                        "gradients </chapters/bbvi_gradients>`.")
+    assert lines[2] == "    The sampler (explained in :doc:`/chapters/elbo`); not ``chapters/elbo.ipynb``."
+
+
+def test_extension_turns_reference_keys_into_citations():
+    import sphinx_vi_lib
+
+    lines = ["References", "----------", "dempster1977maximum; neal1998view;", "bishop2006pattern (Eq. 9.23).", "",
+             "Notes", "-----", "Prose."]
+    sphinx_vi_lib._cite_references(_FakeApp, "vi_lib.x", lines, BIB_KEYS)
+    assert lines[2] == ":cite:p:`dempster1977maximum,neal1998view,bishop2006pattern{Eq. 9.23}`"
+    assert lines[3:] == ["", "Notes", "-----", "Prose."]

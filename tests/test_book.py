@@ -17,6 +17,7 @@ import shutil
 import subprocess
 import sys
 import threading
+from html import unescape
 from html.parser import HTMLParser
 from pathlib import Path
 from urllib.parse import unquote, urljoin, urlsplit
@@ -221,6 +222,69 @@ def test_rendered_pages_in_headless_chromium(built_html: Path, server: str):
         browser.close()
     assert math_pages > 0, "MathJax did not load on any page (check mathjax_path and html_static_path)"
     assert not problems, "\n".join(problems[:100])
+
+
+# --- The vi_lib API pages (chapters/appendix/api/*.html) -------------------------------------------
+
+def _api_pages(html: Path) -> list[Path]:
+    pages = sorted((html / "chapters" / "appendix" / "api").glob("*.html"))
+    assert len(pages) >= 8, "the API reference should be one page per module group"
+    return pages
+
+
+def _article_text(page: Path) -> str:
+    source = page.read_text(encoding="utf-8")
+    article = source[source.find("<article"):source.rfind("</article>")]
+    return unescape(re.sub(r"<[^>]+>", " ", article))
+
+
+def test_api_pages_document_every_public_name(built_html: Path):
+    """Each name of vi_lib.__all__ has an entry (an anchor ``vi_lib.<module>.<name>``) and a summary-table row."""
+    import vi_lib
+
+    ids: set[str] = set()
+    table_links: set[str] = set()
+    for page in _api_pages(built_html):
+        ids |= _parse(page).ids
+        source = page.read_text(encoding="utf-8")
+        for table in re.findall(r'<table class="[^"]*autosummary.*?</table>', source, re.S):
+            table_links |= set(re.findall(r'href="#([^"]+)"', table))
+    missing = []
+    for name in vi_lib.__all__:
+        anchors = {i for i in ids if i.startswith("vi_lib.") and i.rsplit(".", 1)[-1] == name}
+        if not anchors:
+            missing.append(f"{name}: no entry")
+        elif not anchors & table_links:
+            missing.append(f"{name}: not in a summary table")
+    assert not missing, "public names missing from the built API pages:\n" + "\n".join(missing)
+
+
+def test_api_pages_link_to_chapters_that_exist(built_html: Path):
+    chapters = set()
+    for page in _api_pages(built_html):
+        for href in _parse(page).links:
+            parts = urlsplit(href)
+            if parts.scheme or not parts.path:
+                continue
+            target = (page.parent / unquote(parts.path)).resolve()
+            if target.parent == (built_html / "chapters").resolve():
+                assert target.exists(), f"{page.name}: chapter link {href} does not resolve"
+                chapters.add(target.name)
+        assert ".ipynb" not in _article_text(page), f"{page.name}: a chapter path left as text (not a link)"
+    book_chapters = {p.stem + ".html" for p in (ROOT / "chapters").glob("*.ipynb")}
+    assert chapters == book_chapters, f"API pages link to {sorted(chapters)}, chapters are {sorted(book_chapters)}"
+
+
+def test_api_pages_have_no_raw_bibtex_keys_or_any_types(built_html: Path):
+    keys = set(re.findall(r"@\w+\s*\{\s*([^,\s]+)\s*,", (ROOT / "references.bib").read_text(encoding="utf-8")))
+    problems = []
+    for page in [built_html / "chapters" / "appendix" / "api.html", *_api_pages(built_html)]:
+        text = _article_text(page)
+        raw = [k for k in sorted(keys) if re.search(rf"\b{re.escape(k)}\b", text)]
+        problems += [f"{page.name}: raw BibTeX key {k}" for k in raw]
+        if re.search(r"\(\s*Any\s*\)|:\s*Any\b", text):
+            problems.append(f"{page.name}: a parameter typed Any")
+    assert not problems, "\n".join(problems)
 
 
 def test_chapter_buttons_serve_the_reader_notebook(built_html: Path):

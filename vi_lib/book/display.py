@@ -36,6 +36,20 @@ def format_table(rows: Sequence[Sequence[Any]], headers: Sequence[str], *, float
     Integers print exactly, other numbers with ``floatfmt``, anything else with ``str``.
     Numeric columns are right-aligned.
 
+    Parameters
+    ----------
+    rows : sequence of sequences
+        The table body, one sequence of cells per row (lists, tuples or 1-D arrays).
+    headers : sequence of str
+        One heading per column.
+    floatfmt : str, default ".4g"
+        :func:`format` specification for non-integer numbers.
+
+    Returns
+    -------
+    str
+        The table, lines joined by newlines.
+
     Examples
     --------
     >>> print(format_table([[1, 0.5], [10, 0.25]], ["n", "p"]))

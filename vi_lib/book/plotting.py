@@ -69,7 +69,15 @@ def use_book_style() -> None:
 
 
 def new_axes(ax: Axes | None = None, **subplot_kw: Any) -> Axes:
-    """Return ``ax`` if given, else the axes of a new figure in the book's style."""
+    """Return ``ax`` if given, else the axes of a new figure in the book's style.
+
+    Parameters
+    ----------
+    ax : matplotlib.axes.Axes or None
+        Axes to draw on; ``None`` makes a new figure.
+    **subplot_kw
+        Passed to :func:`matplotlib.pyplot.subplots` when a figure is made.
+    """
     _check_ax(ax, "new_axes")
     if ax is not None:
         return ax
@@ -89,6 +97,24 @@ def gaussian_ellipse(mean: Any, cov: Any, *, n_std: float = 2.0, ax: Axes | None
     The ellipse's axes are the eigenvectors of ``cov``, with half-lengths ``n_std`` times the
     square roots of the eigenvalues. Extra keyword arguments go to
     :class:`matplotlib.patches.Ellipse` (e.g. ``edgecolor``, ``label``, ``linestyle``).
+
+    Parameters
+    ----------
+    mean : array-like of shape (2,)
+        Centre of the ellipse.
+    cov : array-like of shape (2, 2)
+        Covariance (symmetric positive definite).
+    n_std : float > 0, default 2.0
+        Number of standard deviations the contour is drawn at.
+    ax : matplotlib.axes.Axes or None
+        Axes to draw on; ``None`` makes a new figure.
+    **kwargs
+        Passed to :class:`matplotlib.patches.Ellipse`.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        The axes drawn on.
     """
     mean = check_finite("mean", check_shape("mean", mean, (2,), where="gaussian_ellipse"), where="gaussian_ellipse")
     cov = check_positive_definite("cov", check_shape("cov", cov, (2, 2), where="gaussian_ellipse"),

@@ -14,6 +14,7 @@ from .._validation import check_int
 
 __all__ = ["setup_notebook", "DEFAULT_SEED"]
 
+#: The seed :func:`setup_notebook` uses when a chapter does not choose one.
 DEFAULT_SEED = 0
 
 

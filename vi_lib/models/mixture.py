@@ -299,6 +299,13 @@ def _check_inputs(x: Any, prior_mean: Any, prior_std: Any, noise_std: Any, where
 def gmm_num_assignments(n: int, K: int) -> int:
     """Number :math:`K^n` of label assignments of ``n`` points to ``K`` clusters (an exact Python int).
 
+    Parameters
+    ----------
+    n : int >= 0
+        Number of data points.
+    K : int >= 1
+        Number of clusters.
+
     Notes
     -----
     Explained in Chapter: Bayes' rule and the evidence problem (chapters/bayes_evidence.ipynb).

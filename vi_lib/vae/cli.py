@@ -90,7 +90,13 @@ def _announce_checkpoint(ckpt: Path, resume: bool) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the trainer; returns the process exit status."""
+    """Run the trainer; returns the process exit status.
+
+    Parameters
+    ----------
+    argv : sequence of str or None
+        Command-line arguments (``None``: ``sys.argv[1:]``), as for ``vi-vae --help``.
+    """
     args = build_parser().parse_args(argv)
     from .model import VAE
 

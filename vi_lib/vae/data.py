@@ -112,8 +112,8 @@ def bce_level_mass(p: float, total_count: int = 16) -> float:
     Tutorials often feed grey levels :math:`y = k/n \in [0, 1]` to a binary cross-entropy
     :math:`\mathrm{BCE}(y, p) = -y \log p - (1 - y) \log(1 - p)` and call :math:`-\mathrm{BCE}` a
     log-likelihood. Summed over the ``n + 1`` levels that the data can take, the implied masses do
-    not add up to one (and the continuous version does not integrate to one either,
-    loaizaganem2019continuous), so the "nats" are not nats.
+    not add up to one (and the continuous version does not integrate to one either: the
+    continuous Bernoulli of the References), so the "nats" are not nats.
 
     Parameters
     ----------

@@ -20,6 +20,7 @@ import numpy as np
 __all__ = ["MNISTError", "MNIST_MIRROR", "MNIST_FILES", "mnist_cache_dir", "parse_idx", "download_mnist",
            "load_mnist"]
 
+#: Where :func:`download_mnist` fetches the four MNIST files from (a mirror of the original site).
 MNIST_MIRROR = "https://ossci-datasets.s3.amazonaws.com/mnist/"
 #: File name -> MD5 of the .gz file (the checksums torchvision uses).
 MNIST_FILES = {
@@ -39,6 +40,11 @@ def mnist_cache_dir(cache_dir: str | os.PathLike | None = None) -> Path:
     """Cache folder: ``cache_dir`` if given, else ``$VI_LIB_DATA_DIR/mnist``, else ``~/.cache/vi_lib/mnist``.
 
     Explained in Chapter: A variational autoencoder (chapters/vae.ipynb).
+
+    Parameters
+    ----------
+    cache_dir : str, os.PathLike or None
+        Folder to use instead of the default.
     """
     if cache_dir is not None:
         return Path(cache_dir)
@@ -48,6 +54,8 @@ def mnist_cache_dir(cache_dir: str | os.PathLike | None = None) -> Path:
 
 def parse_idx(data: bytes, name: str = "<bytes>") -> np.ndarray:
     """Parse an (uncompressed) unsigned-byte IDX file: magic ``0x00 0x00 0x08 ndim``, big-endian dims, data.
+
+    Explained in Chapter: A variational autoencoder (chapters/vae.ipynb).
 
     Parameters
     ----------
@@ -65,8 +73,6 @@ def parse_idx(data: bytes, name: str = "<bytes>") -> np.ndarray:
     ------
     MNISTError
         Bad magic number, unsupported type, zero dimensions, or a length that does not match.
-
-    Explained in Chapter: A variational autoencoder (chapters/vae.ipynb).
     """
     if not isinstance(data, (bytes, bytearray)):
         raise MNISTError(f"parse_idx: `data` must be bytes; received {type(data).__name__}.")
@@ -107,6 +113,8 @@ def download_mnist(cache_dir: str | os.PathLike | None = None, *, base_url: str 
     ``os.replace`` only after its checksum matched, so an interrupted or corrupted download never
     leaves a file that looks complete.
 
+    Explained in Chapter: A variational autoencoder (chapters/vae.ipynb).
+
     Parameters
     ----------
     cache_dir : str or path-like, optional
@@ -127,8 +135,6 @@ def download_mnist(cache_dir: str | os.PathLike | None = None, *, base_url: str 
     ------
     MNISTError
         If a file cannot be fetched or its checksum does not match.
-
-    Explained in Chapter: A variational autoencoder (chapters/vae.ipynb).
     """
     folder = mnist_cache_dir(cache_dir)
     folder.mkdir(parents=True, exist_ok=True)
@@ -160,6 +166,8 @@ def load_mnist(cache_dir: str | os.PathLike | None = None, *, download: bool = T
                base_url: str = MNIST_MIRROR) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Return ``(x_train, y_train, x_test, y_test)``: uint8 images of shape (n, 784) and labels.
 
+    Explained in Chapter: A variational autoencoder (chapters/vae.ipynb).
+
     Parameters
     ----------
     cache_dir : str or path-like, optional
@@ -179,8 +187,6 @@ def load_mnist(cache_dir: str | os.PathLike | None = None, *, download: bool = T
     MNISTError
         A file is missing (with ``download=False``), fails its checksum, is not gzip, is a corrupt
         or truncated IDX file, or holds an array of the wrong rank.
-
-    Explained in Chapter: A variational autoencoder (chapters/vae.ipynb).
     """
     folder = mnist_cache_dir(cache_dir)
     if download:

@@ -31,6 +31,11 @@ def resolve_device(device: str) -> torch.device:
     """Map ``"auto"``, ``"cpu"`` or ``"cuda"`` to a torch device (``auto`` picks CUDA when available).
 
     Explained in Chapter: A variational autoencoder (chapters/vae.ipynb).
+
+    Parameters
+    ----------
+    device : {"auto", "cpu", "cuda"}
+        The requested device.
     """
     if device not in ("auto", "cpu", "cuda"):
         raise ValidationError(f"resolve_device: `device` must be one of 'auto', 'cpu', 'cuda'; received {device!r}.")
@@ -46,11 +51,18 @@ def kl_weight(epoch: int, warmup_epochs: int) -> float:
 
     ``warmup_epochs = 0`` gives :math:`\beta = 1` throughout (the plain ELBO).
 
+    Explained in Chapter: A variational autoencoder (chapters/vae.ipynb).
+
+    Parameters
+    ----------
+    epoch : int >= 0
+        The epoch, counted from 0.
+    warmup_epochs : int >= 0
+        Length :math:`W` of the warm-up.
+
     References
     ----------
     bowman2016generating, sonderby2016ladder
-
-    Explained in Chapter: A variational autoencoder (chapters/vae.ipynb).
     """
     epoch = check_int("epoch", epoch, minimum=0, where="kl_weight")
     warmup_epochs = check_int("warmup_epochs", warmup_epochs, minimum=0, where="kl_weight")
@@ -62,6 +74,17 @@ def evaluate_elbo(model: VAE, x: torch.Tensor, *, seed: int = 0, batch_size: int
     """Mean single-sample ELBO (nats per image) over ``x`` with fixed noise, accumulated in float64.
 
     Explained in Chapter: A variational autoencoder (chapters/vae.ipynb).
+
+    Parameters
+    ----------
+    model : VAE
+        The model, evaluated in eval mode without gradients.
+    x : torch.Tensor of shape (n, d)
+        Images (grey levels in ``0 .. total_count``).
+    seed : int, default 0
+        Seed of the noise, so that two evaluations of one model agree.
+    batch_size : int >= 1, default 1024
+        Images per forward pass.
     """
     if not isinstance(x, torch.Tensor):
         raise ValidationError(f"evaluate_elbo: `x` must be a torch tensor; received {type(x).__name__}.")
@@ -141,6 +164,8 @@ def train_vae(model: VAE, x_train: torch.Tensor, x_val: torch.Tensor | None = No
     with another ``seed``, ``batch_size``, ``lr``, ``warmup_epochs`` or training-set size is an
     error (it would silently change the run).
 
+    Explained in Chapter: A variational autoencoder (chapters/vae.ipynb).
+
     Parameters
     ----------
     model : VAE
@@ -177,8 +202,6 @@ def train_vae(model: VAE, x_train: torch.Tensor, x_val: torch.Tensor | None = No
     References
     ----------
     kingma2014autoencoding, bowman2016generating
-
-    Explained in Chapter: A variational autoencoder (chapters/vae.ipynb).
     """
     where = "train_vae"
     if not isinstance(model, VAE):
