@@ -10,7 +10,7 @@ MATHJAX_DIR := tools/mathjax
 MATHJAX := $(MATHJAX_DIR)/node_modules/mathjax/es5/tex-chtml.js
 JB := $(VENV)/bin/jupyter-book
 
-.PHONY: book test execute install mathjax browser unit clean lint
+.PHONY: book reader wheel test execute install mathjax browser unit clean lint
 
 install: $(STAMP)
 
@@ -31,11 +31,26 @@ $(MATHJAX): $(MATHJAX_DIR)/package.json $(MATHJAX_DIR)/package-lock.json
 browser:
 	@bash tools/ensure_chromium.sh
 
-## Build the HTML book from the committed (nbval-verified) outputs: _build/html/index.html
-book: $(STAMP) $(MATHJAX)
-	$(JB) build . --keep-going
+WHEEL_DIR := _build/html/_downloads/wheel
 
-## Everything CI runs: unit tests, nbval over every chapter, -W book build, rendered-HTML check.
+## Build the HTML book from the committed (nbval-verified) outputs: _build/html/index.html, with
+## the reader notebooks (served by the download/launch buttons) and vi_lib's wheel beside it.
+book: $(STAMP) $(MATHJAX) reader
+	$(JB) build . --keep-going
+	$(MAKE) wheel
+
+## Reader notebooks: each chapter as plain Jupyter Markdown with its outputs, in reader/ (commit them).
+reader: $(STAMP)
+	$(PY) tools/export_reader_notebooks.py
+
+## vi_lib as a wheel: _build/html/_downloads/wheel/vi_lib-<version>-py3-none-any.whl
+wheel: $(STAMP)
+	rm -rf build $(WHEEL_DIR)
+	$(PY) -m pip wheel --quiet --no-deps --no-build-isolation -w $(WHEEL_DIR) .
+	rm -rf build
+
+## Everything CI runs: unit tests, nbval over every chapter, -W book build, rendered-HTML check,
+## reader notebooks (up to date, nbconvert HTML in Chromium, run in a fresh venv from the wheel).
 test: $(STAMP) $(MATHJAX) browser
 	$(PY) -m pytest
 

@@ -285,3 +285,23 @@ def test_api_pages_have_no_raw_bibtex_keys_or_any_types(built_html: Path):
         if re.search(r"\(\s*Any\s*\)|:\s*Any\b", text):
             problems.append(f"{page.name}: a parameter typed Any")
     assert not problems, "\n".join(problems)
+
+
+def test_chapter_buttons_serve_the_reader_notebook(built_html: Path):
+    """Download, Binder and Colab buttons of each chapter open reader/<chapter>.ipynb (tools/reader_buttons.py)."""
+    problems = []
+    toc = re.findall(r"file:\s*(\S+)", (ROOT / "_toc.yml").read_text())
+    chapters = [d for d in toc if (ROOT / f"{d}.ipynb").exists()]
+    assert chapters
+    for docname in chapters:
+        name = Path(docname).name
+        page = built_html / f"{docname}.html"
+        links = _parse(page).links
+        download = [h for h in links if h.endswith(f"reader/{name}.ipynb") and not urlsplit(h).scheme]
+        if not download or not (page.parent / download[0]).resolve().is_file():
+            problems.append(f"{docname}: no download link to a copy of reader/{name}.ipynb")
+        for host in ("mybinder.org", "colab.research.google.com"):
+            launch = [h for h in links if host in h]
+            if not launch or not all(f"reader/{name}.ipynb" in h for h in launch):
+                problems.append(f"{docname}: {host} button does not open reader/{name}.ipynb: {launch}")
+    assert not problems, "\n".join(problems)

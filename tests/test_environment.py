@@ -64,3 +64,39 @@ def test_normalise_catches_a_changed_specifier():
     assert _normalise("Torch >= 2.2") == "torch>=2.2"
     assert _normalise("torch>=2.2") != _normalise("torch>=2.3")
     assert _normalise("sphinx_proof>=0.2") == _normalise("sphinx-proof>=0.2")
+
+
+# --- binder/requirements.txt: the lean Binder/reader environment ---------------------------------
+
+BINDER = ROOT / "binder" / "requirements.txt"
+CPU_INDEX = "--extra-index-url https://download.pytorch.org/whl/cpu"
+
+
+def _binder_lines() -> list[str]:
+    lines = (BINDER.read_text(encoding="utf-8")).splitlines()
+    return [ln.split("#", 1)[0].strip() for ln in lines if ln.split("#", 1)[0].strip()]
+
+
+def test_binder_requirements_are_the_runtime_dependencies():
+    """Binder installs what the chapters import, with the same specifiers as pyproject.toml."""
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    runtime = {_normalise(r) for r in project["dependencies"]}
+    reqs = {_normalise(ln) for ln in _binder_lines() if not ln.startswith("-") and ln != "."}
+    assert runtime <= reqs, f"missing from binder/requirements.txt: {sorted(runtime - reqs)}"
+    assert reqs - runtime == {_normalise("jupyterlab-myst>=2.0")}, (
+        f"binder/requirements.txt should add only jupyterlab-myst to the runtime dependencies: {sorted(reqs - runtime)}"
+    )
+
+
+def test_binder_is_lean_cpu_torch_and_no_build_or_test_tools():
+    lines = _binder_lines()
+    assert CPU_INDEX in lines, "binder/requirements.txt must take torch from the CPU index (not the CUDA build)"
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    def name(req: str) -> str:
+        return re.split(r"[<>=!~]", _normalise(req))[0]
+
+    tooling = {name(r) for extra in ("book", "test") for r in project["optional-dependencies"][extra]}
+    named = {name(ln) for ln in lines if not ln.startswith("-") and ln != "."}
+    assert not named & tooling, f"binder/requirements.txt names book/test tooling: {sorted(named & tooling)}"
+    assert "." in lines, "binder/requirements.txt must install vi_lib itself (a `.` line)"
+    assert (ROOT / "environment.yml").exists(), "the top-level environment.yml stays (the user's layout)"
