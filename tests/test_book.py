@@ -1,10 +1,10 @@
 """The book builds with warnings as errors, and every rendered page is sound in a real browser.
 
 The build uses the committed notebook outputs (execute_notebooks: off). The browser check loads
-each page in headless Chromium and fails on MathJax errors, raw unrendered TeX, display
-equations wider than the text column of a 1280-px window, cell outputs wider than their box, and
-images that do not load; a
-static pass checks every internal link and anchor.
+each page in headless Chromium at 1280 px and fails on console errors, MathJax errors, raw
+unrendered TeX, display equations wider than the text column, cell outputs, code blocks or tables
+wider than their box, figures scaled below 0.9 of their natural width (their text would shrink
+with them), and images that do not load; a static pass checks every internal link and anchor.
 """
 
 from __future__ import annotations
@@ -138,7 +138,8 @@ class _QuietHandler(http.server.SimpleHTTPRequestHandler):
 # Runs inside each page once MathJax has finished typesetting.
 _PAGE_CHECK_JS = r"""
 async () => {
-  const out = {mathjax: null, errors: [], rawTex: [], badImages: [], wideMath: [], wideOutput: []};
+  const out = {mathjax: null, errors: [], rawTex: [], badImages: [], wideMath: [], wideOutput: [], wideCode: [],
+               wideTables: [], smallImages: []};
   if (window.MathJax && MathJax.startup && MathJax.startup.promise) {
     await MathJax.startup.promise;
     out.mathjax = MathJax.version;
@@ -171,17 +172,43 @@ async () => {
     }
   });
   // A printed output line wider than its box is cut off behind a sideways scroll bar; keep output
-  // lines short (code cells may scroll, outputs carry the numbers the prose quotes).
+  // lines short (outputs carry the numbers the prose quotes).
   document.querySelectorAll('.cell_output pre').forEach(e => {
     if (e.scrollWidth > e.clientWidth + 1) {
       const longest = e.textContent.split('\n').reduce((a, b) => (a.length >= b.length ? a : b), '');
       out.wideOutput.push(e.scrollWidth + 'px > ' + e.clientWidth + 'px: ' + longest.trim().slice(0, 100));
     }
   });
+  // Code wider than its box hides the ends of lines behind a sideways scroll bar: wrap chapter code
+  // to the column (about 76 characters at 1280 px).
+  document.querySelectorAll('pre').forEach(e => {
+    if (e.closest('.cell_output') || e.scrollWidth <= e.clientWidth + 1) return;
+    const longest = e.textContent.split('\n').reduce((a, b) => (a.length >= b.length ? a : b), '');
+    out.wideCode.push(e.scrollWidth + 'px > ' + e.clientWidth + 'px (' + longest.length + ' characters): '
+                      + longest.trim().slice(0, 100));
+  });
+  // A table wider than the column scrolls sideways inside its container and clips its last column.
+  // (The theme wraps each content table in a scrolling container. Sphinx's generated general index,
+  // table.indextable, is a two-column layout of API names, not content, and is left out.)
+  document.querySelectorAll('article table:not(.indextable)').forEach(t => {
+    const box = t.closest('.pst-scrollable-table-container');
+    const width = t.getBoundingClientRect().width;
+    if (width > article.clientWidth + 1 || (box && box.scrollWidth > box.clientWidth + 1)) {
+      out.wideTables.push(Math.round(width) + 'px > ' + (box || article).clientWidth + 'px: '
+                          + (t.querySelector('tr') || t).textContent.trim().replace(/\s+/g, ' ').slice(0, 80));
+    }
+  });
   for (const img of Array.from(document.images)) {
     img.loading = 'eager';
     try { await img.decode(); } catch (e) { }
-    if (!(img.complete && img.naturalWidth > 0)) out.badImages.push(img.getAttribute('src'));
+    if (!(img.complete && img.naturalWidth > 0)) { out.badImages.push(img.getAttribute('src')); continue; }
+    // A figure scaled below 0.9 of its natural width shrinks its text with it (10-pt labels at
+    // 100 dpi are 14 px; below 0.9 they head for the 7 px seen before the figures were resized).
+    // Hidden images (clientWidth 0, e.g. launch-button logos in a closed menu) are not figures.
+    if (img.clientWidth > 0 && img.clientWidth < 0.9 * img.naturalWidth) {
+      out.smallImages.push(img.getAttribute('src').split('/').pop() + ' shown at ' + img.clientWidth + ' of '
+                           + img.naturalWidth + ' px (' + (img.clientWidth / img.naturalWidth).toFixed(2) + ')');
+    }
   }
   return out;
 }
@@ -203,10 +230,19 @@ def test_rendered_pages_in_headless_chromium(built_html: Path, server: str):
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS, headless=True)
         page = browser.new_page(viewport=VIEWPORT)
+        console: list[str] = []
+        # No allow-list: every console error so far was ours to fix (Thebe's doubled inline script,
+        # the theme's unset default mode, a missing favicon).
+        page.on("console", lambda msg: console.append(f"{msg.text} ({msg.location.get('url', '')})")
+                if msg.type == "error" else None)
+        page.on("pageerror", lambda exc: console.append(f"uncaught: {exc}"))
         for path in _pages(built_html):
             rel = path.relative_to(built_html).as_posix()
+            console.clear()
             page.goto(urljoin(server, rel), wait_until="load", timeout=60_000)
             result = page.evaluate(_PAGE_CHECK_JS)
+            for text in console:
+                problems.append(f"{rel}: console error: {text[:200]}")
             if result["mathjax"] is not None:
                 math_pages += 1
             for err in result["errors"]:
@@ -217,6 +253,12 @@ def test_rendered_pages_in_headless_chromium(built_html: Path, server: str):
                 problems.append(f"{rel}: display math wider than the text column at {VIEWPORT['width']} px: {wide}")
             for wide in result["wideOutput"]:
                 problems.append(f"{rel}: cell output wider than its box at {VIEWPORT['width']} px: {wide}")
+            for wide in result["wideCode"]:
+                problems.append(f"{rel}: code block wider than its box at {VIEWPORT['width']} px: {wide}")
+            for wide in result["wideTables"]:
+                problems.append(f"{rel}: table wider than the text column at {VIEWPORT['width']} px: {wide}")
+            for small in result["smallImages"]:
+                problems.append(f"{rel}: figure scaled below 0.9 of its natural width (text too small): {small}")
             for src in result["badImages"]:
                 problems.append(f"{rel}: image did not load: {src}")
         browser.close()

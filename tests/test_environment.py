@@ -14,7 +14,7 @@ def _pyproject_requirements() -> set[str]:
     data = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
     project = data["project"]
     reqs = list(project["dependencies"])
-    for extra in ("book", "test"):
+    for extra in ("book", "test", "dev"):
         reqs += project["optional-dependencies"][extra]
     return {_normalise(r) for r in reqs}
 

@@ -86,3 +86,39 @@ def test_chapter_is_in_the_toc(path: Path):
 def test_kernelspec_is_python3(path: Path):
     nb = json.loads(path.read_text(encoding="utf-8"))
     assert nb["metadata"]["kernelspec"]["name"] == "python3", f"{path.name}: kernelspec must be python3"
+
+
+_EXERCISE = re.compile(r"^[`:]{3,}\{exercise(?:-start)?\}[^\n]*\n(?:[ \t]*:[^\n]*\n)*?[ \t]*:label:\s*(\S+)", re.M)
+_SOLUTION = re.compile(r"^[`:]{3,}\{solution(?:-start)?\}\s*(\S+)", re.M)
+
+
+def _markdown(path: Path) -> str:
+    nb = json.loads(path.read_text(encoding="utf-8"))
+    return "\n".join("".join(c["source"]) for c in nb["cells"] if c["cell_type"] == "markdown")
+
+
+def test_exercise_pattern_sees_both_directive_forms():
+    text = (
+        "````{exercise}\n:label: ex-a\n\nQ\n````\n"
+        "```{exercise-start}\n:class: x\n:label: ex-b\n```\n"
+        "```{solution-start} ex-a\n:class: dropdown\n```\n````{solution} ex-b\nA\n````\n"
+    )
+    assert _EXERCISE.findall(text) == ["ex-a", "ex-b"]
+    assert _SOLUTION.findall(text) == ["ex-a", "ex-b"]
+
+
+@pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: p.name)
+def test_every_exercise_has_exactly_one_solution(path: Path):
+    text = _markdown(path)
+    exercises, solutions = _EXERCISE.findall(text), _SOLUTION.findall(text)
+    assert len(exercises) == len(set(exercises)), f"{path.name}: repeated exercise labels {exercises}"
+    assert len(exercises) == text.count("{exercise}") + text.count("{exercise-start}"), (
+        f"{path.name}: an exercise directive has no :label: (found labels {exercises})"
+    )
+    missing = [e for e in exercises if solutions.count(e) == 0]
+    repeated = sorted({s for s in solutions if solutions.count(s) > 1})
+    orphans = sorted(set(solutions) - set(exercises))
+    assert not (missing or repeated or orphans), (
+        f"{path.name}: exercises without a solution {missing}; exercises with more than one solution "
+        f"{repeated}; solutions to no exercise in this chapter {orphans}"
+    )

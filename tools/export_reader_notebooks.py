@@ -69,18 +69,21 @@ def install_source(config: dict) -> str:
 
 
 def install_block(source: str) -> str:
+    """The chapters' first lines. Every line fits the book's 76-character code column (the URL is
+    a variable, which IPython expands inside ``%pip``)."""
     return (
         "try:\n"
         "    import vi_lib\n"
-        "except ImportError:  # Colab or a bare Jupyter: install the book's companion package\n"
-        f'    %pip install --quiet "vi_lib @ {source}"\n'
+        "except ImportError:  # Colab, bare Jupyter: install the companion package\n"
+        f'    VI_LIB_SOURCE = "{source}"\n'
+        '    %pip install --quiet "vi_lib @ {VI_LIB_SOURCE}"\n'
         "    import vi_lib\n"
     )
 
 
 INSTALL_BLOCK_RE = re.compile(
-    r"^try:\n    import vi_lib\nexcept ImportError:[^\n]*\n    %pip install --quiet \"vi_lib @ (?P<src>[^\"]+)\"\n"
-    r"    import vi_lib\n",
+    r"^try:\n    import vi_lib\nexcept ImportError:[^\n]*\n    VI_LIB_SOURCE = \"(?P<src>[^\"]+)\"\n"
+    r"    %pip install --quiet \"vi_lib @ \{VI_LIB_SOURCE\}\"\n    import vi_lib\n",
     re.M,
 )
 
@@ -172,6 +175,7 @@ class Bibliography:
 class Target:
     docname: str
     text: str  # what a reference shows: "Exercise 2.3", "(2.4)", "Theorem 1.1", a heading
+    number: str | None = None  # a section's number, "4.3", for {numref}
 
 
 @dataclass
@@ -203,6 +207,7 @@ class MystError(ValueError):
 FENCE_RE = re.compile(r"^(?P<indent> {0,3})(?P<fence>`{3,}|:{3,})(?P<rest>.*)$")
 DIRECTIVE_RE = re.compile(r"^\s*\{(?P<name>[A-Za-z][\w:\-]*)\}\s*(?P<arg>.*)$")
 OPTION_RE = re.compile(r"^\s*:(?P<key>[\w\-]+):\s*(?P<value>.*)$")
+SECTION_RE = re.compile(r"^## (?!#)(?P<title>.*)$")
 TARGET_RE = re.compile(r"^\((?P<label>[^()\s]+)\)=\s*$")
 MATH_CLOSE_RE = re.compile(r"^(?P<body>.*?)\$\$\s*(?:\((?P<label>[^()\s]+)\))?\s*$")
 ROLE_OR_CODE_RE = re.compile(
@@ -219,6 +224,7 @@ class ChapterConverter:
         self.docname = docname
         self.chapter = book.chapters.index(docname) + 1
         self.counters: dict[str, int] = {}
+        self.section = 0  # level-2 headings seen: sections C.1, C.2, ... as the book numbers them
         self.cited: list[str] = []
         self.bibliography_placed = False
 
@@ -227,9 +233,9 @@ class ChapterConverter:
         self.counters[kind] = self.counters.get(kind, 0) + 1
         return f"{self.chapter}.{self.counters[kind]}"
 
-    def register(self, label: str | None, text: str) -> None:
+    def register(self, label: str | None, text: str, number: str | None = None) -> None:
         if label:
-            self.book.targets.setdefault(label, Target(self.docname, text))
+            self.book.targets.setdefault(label, Target(self.docname, text, number))
 
     # ---- blocks
     def convert(self, text: str, quoted: bool = False) -> str:
@@ -258,7 +264,8 @@ class ChapterConverter:
             if TARGET_RE.match(stripped):
                 label = TARGET_RE.match(stripped)["label"]
                 heading = next((ln for ln in lines[i + 1:] if ln.strip()), "")
-                self.register(label, heading.lstrip("#").strip() if heading.startswith("#") else label)
+                number = f"{self.chapter}.{self.section + 1}" if SECTION_RE.match(heading) else None
+                self.register(label, heading.lstrip("#").strip() if heading.startswith("#") else label, number)
                 out.append(f'<a id="{label}"></a>')
                 i += 1
                 continue
@@ -283,6 +290,9 @@ class ChapterConverter:
                 out.extend(self.display_math(body, label, quoted))
                 i = end + 1
                 continue
+            if SECTION_RE.match(line) and not quoted:
+                self.section += 1
+                line = f"## {self.chapter}.{self.section} {SECTION_RE.match(line)['title']}"
             out.append(line)
             i += 1
         return self.inline("\n".join(out), quoted)
@@ -415,6 +425,13 @@ class ChapterConverter:
             while "/../" in f"/{docname}":
                 docname = re.sub(r"(^|/)[^/]+/\.\.(/|$)", r"\1", docname, count=1)
             return f"[{text or self.book.title(docname)}]({self.book.page_url(docname)})"
+        if name == "numref":
+            known = self.book.targets.get(target)
+            if known is None and self.strict:
+                raise MystError(f"{self.docname}: unknown label {target!r}")
+            number = known.number if known and known.number else (known.text if known else target)
+            shown = (text or "%s").replace("%s", number)
+            return f"[{shown}]({self._link_to(target)})"
         if name in ("ref", "prf:ref", "eq"):
             known = self.book.targets.get(target)
             return f"[{text or (known.text if known else target)}]({self._link_to(target)})"
