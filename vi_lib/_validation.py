@@ -8,6 +8,18 @@ fails early with one consistent message shape::
 The helpers accept Python scalars, NumPy arrays and torch tensors. They return the value converted
 to the type the caller works with (``float`` or ``numpy.ndarray``) so a check and its conversion
 live on one line.
+
+The checks share their arguments:
+
+- ``name`` (str): the argument's name as the caller spells it, quoted in the message;
+- ``value`` (float, array-like or torch.Tensor): what the caller received;
+- ``where`` (str or None): the public function doing the check, which starts the message;
+- ``minimum`` (int or None), ``shape`` (sequence of int or None, ``None`` matching any length),
+  ``ndim`` (int or None), ``allow_zero``, ``open_interval`` and ``positive`` (bool): the
+  constraint, where a check takes one.
+
+Each returns the checked value (``float``, ``int`` or ``numpy.ndarray`` of float) or raises
+:class:`ValidationError`.
 """
 
 from __future__ import annotations
