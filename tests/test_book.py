@@ -9,6 +9,7 @@ with them), and images that do not load; a static pass checks every internal lin
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import http.server
 import os
@@ -119,15 +120,35 @@ def _chromium() -> str | None:
     return shutil.which("chromium")
 
 
+def chromium_or_skip() -> str:
+    """The Chromium binary; without one the calling test skips, except in CI, where it fails."""
+    chromium = _chromium()
+    if chromium is None:
+        message = ("headless Chromium not found: install the Debian package `chromium` "
+                   "(`make browser` does it as root) or set CHROMIUM_PATH")
+        if os.environ.get("CI"):
+            pytest.fail(message + " — CI must run this check")
+        pytest.skip(message)
+    return chromium
+
+
+@contextlib.contextmanager
+def serve_directory(directory: Path):
+    """Serve ``directory`` on a free loopback port for the duration of the block; yields its URL."""
+    handler = functools.partial(_QuietHandler, directory=str(directory))
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{httpd.server_address[1]}/"
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+
+
 @pytest.fixture(scope="session")
 def server(built_html: Path):
-    handler = functools.partial(_QuietHandler, directory=str(built_html))
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{httpd.server_address[1]}/"
-    httpd.shutdown()
-    httpd.server_close()
+    with serve_directory(built_html) as url:
+        yield url
 
 
 class _QuietHandler(http.server.SimpleHTTPRequestHandler):
@@ -216,13 +237,7 @@ async () => {
 
 
 def test_rendered_pages_in_headless_chromium(built_html: Path, server: str):
-    chromium = _chromium()
-    if chromium is None:
-        message = ("headless Chromium not found: install the Debian package `chromium` "
-                   "(`make browser` does it as root) or set CHROMIUM_PATH")
-        if os.environ.get("CI"):
-            pytest.fail(message + " — CI must run this check")
-        pytest.skip(message)
+    chromium = chromium_or_skip()
     from playwright.sync_api import sync_playwright
 
     problems = []

@@ -13,15 +13,12 @@
 
 from __future__ import annotations
 
-import functools
-import http.server
 import json
 import os
 import re
 import shutil
 import subprocess
 import sys
-import threading
 from collections import defaultdict
 from pathlib import Path
 
@@ -32,7 +29,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tools"))
 
 import export_reader_notebooks as reader  # noqa: E402
-from test_book import _PAGE_CHECK_JS, CHROMIUM_ARGS, MATHJAX, VIEWPORT, _chromium, _QuietHandler  # noqa: E402
+from test_book import _PAGE_CHECK_JS, CHROMIUM_ARGS, MATHJAX, VIEWPORT, chromium_or_skip, serve_directory  # noqa: E402
 
 CONFIG = reader.load_config()
 CHAPTERS = reader.chapter_docnames()
@@ -130,20 +127,12 @@ def nbconvert_site(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="module")
 def nbconvert_server(nbconvert_site: Path):
-    handler = functools.partial(_QuietHandler, directory=str(nbconvert_site))
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    threading.Thread(target=httpd.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{httpd.server_address[1]}/"
-    httpd.shutdown()
-    httpd.server_close()
+    with serve_directory(nbconvert_site) as url:
+        yield url
 
 
 def test_nbconvert_html_renders_math_in_headless_chromium(nbconvert_server: str):
-    chromium = _chromium()
-    if chromium is None:
-        if os.environ.get("CI"):
-            pytest.fail("headless Chromium not found — CI must run this check")
-        pytest.skip("headless Chromium not found (`make browser`)")
+    chromium = chromium_or_skip()
     from playwright.sync_api import sync_playwright
 
     # nbconvert's output areas are .jp-OutputArea (the book's are .cell_output): leave them out of
