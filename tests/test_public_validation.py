@@ -868,6 +868,18 @@ SPECS: dict[str, Spec] = {
         ),
         namespace=vae,
     ),
+    "independent_categorical_log_prob": Spec(
+        _v(x_train=np.array([[0.0, 1.0], [2.0, 2.0]]), x_eval=np.array([[1.0, 0.0]]), total_count=2),
+        finite=("x_train", "x_eval"),
+        positive=("total_count",),
+        typed=("x_train", "x_eval", "total_count"),
+        extra=(
+            ("x_eval", "shape", np.zeros((1, 3))),
+            ("x_train", "out-of-range", np.full((2, 2), 3.0)),
+            ("x_train", "shape", np.zeros(2)),
+        ),
+        namespace=vae,
+    ),
     "binomial_log_prob": Spec(
         _v(x=torch.tensor([[0.0, 1.0, 2.0]]), logits=torch.zeros(1, 3), total_count=2),
         finite=("x", "logits"),

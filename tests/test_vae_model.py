@@ -21,6 +21,7 @@ from vi_lib.vae import (
     evaluate_elbo,
     gaussian_kl_standard,
     independent_binomial_baseline,
+    independent_categorical_log_prob,
     iwae_bound,
     kl_per_dimension,
     kl_weight,
@@ -209,6 +210,19 @@ def test_digits_split_and_baseline():
     assert base == pytest.approx(binom.logpmf(s.x_val, 16, p).sum(1).mean(), rel=1e-12)
     with pytest.raises(ValidationError, match="independent_binomial_baseline: `x_eval` must hold integers in 0..16"):
         independent_binomial_baseline(s.x_train, s.x_val + 0.5, 16)
+    # the categorical baseline, recomputed pixel by pixel with a plain count of each level
+    cat = independent_categorical_log_prob(s.x_train, s.x_val, 16)
+    expected = np.zeros(len(s.x_val))
+    for j in range(64):
+        levels, counts = np.unique(s.x_train[:, j], return_counts=True)
+        c = dict(zip(levels.tolist(), counts.tolist()))
+        probs = np.array([(c.get(v, 0) + 0.5) / (len(s.x_train) + 0.5 * 17) for v in range(17)])
+        assert probs.sum() == pytest.approx(1.0, abs=1e-12)
+        expected += np.log(probs[s.x_val[:, j]])
+    assert cat.shape == (300,) and np.allclose(cat, expected, rtol=0, atol=1e-10)
+    assert cat.mean() > base + 100  # these 0/16 pixels: the Binomial's shape costs most
+    with pytest.raises(ValidationError, match="independent_categorical_log_prob: `x_eval` must have 64 columns"):
+        independent_categorical_log_prob(s.x_train, s.x_val[:, :3], 16)
     with pytest.raises(ValidationError, match="load_digits_split: `n_val \\+ n_test` must be below 1797"):
         load_digits_split(n_val=1000, n_test=1000)
 

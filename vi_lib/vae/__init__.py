@@ -4,7 +4,13 @@ Explained in Chapter: A variational autoencoder (chapters/vae.ipynb).
 """
 
 from .checkpoint import CheckpointError, load_checkpoint, save_checkpoint
-from .data import DigitsSplit, bce_level_mass, independent_binomial_baseline, load_digits_split
+from .data import (
+    DigitsSplit,
+    bce_level_mass,
+    independent_binomial_baseline,
+    independent_categorical_log_prob,
+    load_digits_split,
+)
 from .evaluate import active_units, iwae_bound, kl_per_dimension
 from .mnist import MNIST_FILES, MNIST_MIRROR, MNISTError, download_mnist, load_mnist, mnist_cache_dir, parse_idx
 from .model import VAE, binomial_log_prob, elbo, elbo_terms, gaussian_kl_standard
@@ -12,7 +18,8 @@ from .train import TrainHistory, evaluate_elbo, kl_weight, resolve_device, train
 
 __all__ = [
     "CheckpointError", "load_checkpoint", "save_checkpoint",
-    "DigitsSplit", "bce_level_mass", "independent_binomial_baseline", "load_digits_split",
+    "DigitsSplit", "bce_level_mass", "independent_binomial_baseline", "independent_categorical_log_prob",
+    "load_digits_split",
     "active_units", "iwae_bound", "kl_per_dimension",
     "MNIST_FILES", "MNIST_MIRROR", "MNISTError", "download_mnist", "load_mnist", "mnist_cache_dir", "parse_idx",
     "VAE", "binomial_log_prob", "elbo", "elbo_terms", "gaussian_kl_standard",
