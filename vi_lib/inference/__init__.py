@@ -4,9 +4,10 @@ The package namespace is the union of its modules' ``__all__``; a new module add
 """
 
 
-from . import bbvi, em, kl_fitting
+from . import bbvi, cavi, em, kl_fitting
 from .bbvi import *  # noqa: F403
+from .cavi import *  # noqa: F403
 from .em import *  # noqa: F403
 from .kl_fitting import *  # noqa: F403
 
-__all__ = [*bbvi.__all__, *em.__all__, *kl_fitting.__all__]
+__all__ = [*bbvi.__all__, *cavi.__all__, *em.__all__, *kl_fitting.__all__]
