@@ -62,6 +62,18 @@ def _resp() -> np.ndarray:
     return np.full((5, 2), 0.5)
 
 
+def _ng() -> vi_lib.NormalGamma:
+    return vi_lib.NormalGamma(0.0, 1.0, 2.0, 2.0)
+
+
+def _ngq() -> vi_lib.NormalGammaMeanField:
+    return vi_lib.NormalGammaMeanField(0.0, 1.0, 2.0, 2.0)
+
+
+def _mixq() -> vi_lib.MixtureMeanField:
+    return vi_lib.MixtureMeanField(np.full((5, 2), 0.5), np.array([-1.0, 1.0]), np.ones(2))
+
+
 def _logreg() -> vi_lib.BayesianLogisticRegression:
     X = np.array([[1.0, 0.5], [1.0, -0.3], [1.0, 1.2], [1.0, -1.1], [1.0, 0.1], [1.0, 0.7]])
     return vi_lib.BayesianLogisticRegression(X, np.array([1.0, 0.0, 1.0, 0.0, 0.0, 1.0]))
@@ -173,6 +185,7 @@ rng_, nn_, gmm_, x1_, resp_, lr_, tgt_, vae_, cnt_, ax_ = (
     _f(_counts),
     _f(_axes),
 )
+ng_, ngq_, mixq_ = _f(_ng), _f(_ngq), _f(_mixq)
 
 SPECS: dict[str, Spec] = {
     # --- display, repro, plotting -----------------------------------------------------------
@@ -925,6 +938,122 @@ SPECS: dict[str, Spec] = {
         extra=(("epoch", "negative", -1), ("warmup_epochs", "negative", -1), ("epoch", "nan", NAN)),
         namespace=vae,
     ),
+    # --- mean field and CAVI -----------------------------------------------------------------
+    "NormalGamma": Spec(
+        _v(prior_mean=0.0, mean_precision=1.0, shape=2.0, rate=2.0),
+        finite=("prior_mean", "mean_precision", "shape", "rate"),
+        positive=("mean_precision", "shape", "rate"),
+        typed=("prior_mean", "mean_precision", "shape", "rate"),
+        extra=(("rate", "array", np.ones(2)),),
+    ),
+    "NormalGammaMeanField": Spec(
+        _v(mu_mean=0.0, mu_precision=1.0, tau_shape=2.0, tau_rate=2.0),
+        finite=("mu_mean", "mu_precision", "tau_shape", "tau_rate"),
+        positive=("mu_precision", "tau_shape", "tau_rate"),
+        typed=("mu_mean", "mu_precision", "tau_shape", "tau_rate"),
+    ),
+    "normal_gamma_update_mu": Spec(
+        _v(x=x1_, model=ng_, q=ngq_), finite=("x",), typed=("x", "model", "q"),
+        extra=(("x", "shape", np.zeros((2, 2))), ("x", "empty", np.zeros(0))),
+    ),
+    "normal_gamma_update_tau": Spec(
+        _v(x=x1_, model=ng_, q=ngq_), finite=("x",), typed=("x", "model", "q"),
+        extra=(("x", "shape", np.zeros((2, 2))),),
+    ),
+    "normal_gamma_elbo": Spec(
+        _v(x=x1_, model=ng_, q=ngq_), finite=("x",), typed=("x", "model", "q"),
+        extra=(("q", "wrong-type", vi_lib.NormalGammaPosterior(0.0, 1.0, 2.0, 2.0)),),
+    ),
+    "fit_normal_gamma_cavi": Spec(
+        _v(x=x1_, model=ng_, init=ngq_, max_iter=3),
+        finite=("x", "rtol"),
+        positive=("max_iter",),
+        typed=("x", "model", "init"),
+        extra=(("rtol", "negative", -1.0),),
+    ),
+    "MixtureMeanField": Spec(
+        _v(resp=resp_, means=np.array([-1.0, 1.0]), variances=np.ones(2)),
+        finite=("resp", "means", "variances"),
+        typed=("resp", "means", "variances"),
+        extra=(
+            ("resp", "rows-not-normalised", np.ones((5, 2))),
+            ("resp", "negative", np.tile([1.5, -0.5], (5, 1))),
+            ("means", "shape", np.zeros(3)),
+            ("variances", "negative", np.array([1.0, -1.0])),
+            ("variances", "mixed-zero", np.array([1.0, 0.0])),
+            ("weights", "not-normalised", np.ones(2)),
+            ("weights", "shape", np.full(3, 1 / 3)),
+        ),
+    ),
+    "init_mixture_mean_field": Spec(
+        _v(x=x1_, K=2, rng=rng_),
+        finite=("x", "prior_std"),
+        positive=("K", "prior_std"),
+        typed=("x", "K", "rng"),
+        extra=(("K", "too-many", 6), ("rng", "seed-int", 0)),
+    ),
+    "mixture_update_assignments": Spec(
+        _v(x=x1_, q=mixq_, noise_std=0.5),
+        finite=("x", "noise_std"),
+        positive=("noise_std",),
+        typed=("x", "q", "noise_std"),
+        extra=(("x", "length", np.zeros(4)),),
+    ),
+    "mixture_update_means": Spec(
+        _v(x=x1_, q=mixq_, prior_mean=0.0, prior_std=1.0, noise_std=0.5),
+        finite=("x", "prior_mean", "prior_std", "noise_std"),
+        positive=("prior_std", "noise_std"),
+        typed=("x", "q", "prior_mean", "prior_std", "noise_std"),
+    ),
+    "mixture_update_weights": Spec(_v(q=mixq_), typed=("q",)),
+    "mixture_elbo": Spec(
+        _v(x=x1_, q=mixq_, prior_mean=0.0, prior_std=1.0, noise_std=0.5),
+        finite=("x", "prior_mean", "prior_std", "noise_std"),
+        positive=("prior_std", "noise_std"),
+        typed=("x", "q", "prior_mean", "prior_std", "noise_std"),
+        extra=(("x", "length", np.zeros(6)),),
+    ),
+    "fit_mixture_cavi": Spec(
+        _v(x=x1_, K=2, prior_mean=0.0, prior_std=1.0, noise_std=0.5, rng=rng_, max_iter=3),
+        finite=("x", "prior_mean", "prior_std", "noise_std", "rtol"),
+        positive=("K", "prior_std", "noise_std", "max_iter"),
+        typed=("x", "K", "prior_mean", "prior_std", "noise_std"),
+        extra=(("rng", "missing-with-init", None), ("init", "wrong-type", "abc"), ("init", "wrong-K", _f(
+            lambda: vi_lib.MixtureMeanField(np.full((5, 3), 1 / 3), np.zeros(3), np.ones(3))))),
+    ),
+    "fit_mixture_vem": Spec(
+        _v(x=x1_, K=2, prior_mean=0.0, prior_std=1.0, noise_std=0.5, rng=rng_, max_iter=3),
+        finite=("x", "prior_mean", "prior_std", "noise_std", "rtol"),
+        positive=("K", "prior_std", "noise_std", "max_iter"),
+        typed=("x", "K", "prior_mean", "prior_std", "noise_std"),
+        extra=(("point_means", "not-bool", "yes"), ("rtol", "negative", -1.0)),
+    ),
+    "mixture_conditional_means": Spec(
+        _v(x=x1_, labels=np.array([0, 0, 1, 1, 1]), K=2, prior_mean=0.0, prior_std=1.0, noise_std=0.5),
+        finite=("x", "labels", "prior_mean", "prior_std", "noise_std"),
+        positive=("K", "prior_std", "noise_std"),
+        typed=("x", "labels", "K", "prior_mean", "prior_std", "noise_std"),
+        extra=(("labels", "out-of-range", np.array([0, 0, 1, 1, 2])), ("labels", "length", np.zeros(4)),
+               ("labels", "fractional", np.array([0, 0.5, 1, 1, 1]))),
+    ),
+    "mixture_conditional_labels": Spec(
+        _v(x=x1_, means=np.array([-1.0, 1.0]), noise_std=0.5),
+        finite=("x", "means", "noise_std"),
+        positive=("noise_std",),
+        typed=("x", "means", "noise_std"),
+        extra=(("means", "3-d", np.zeros((1, 1, 2))),),
+    ),
+    "normal_natural_params": Spec(
+        _v(mean=np.zeros(2), precision=np.ones(2)), finite=("mean", "precision"), positive=("precision",),
+        typed=("mean", "precision"),
+    ),
+    "gamma_natural_params": Spec(
+        _v(shape=2.0, rate=1.0), finite=("shape", "rate"), positive=("shape", "rate"), typed=("shape", "rate"),
+    ),
+    "categorical_natural_params": Spec(
+        _v(log_probs=np.log([0.2, 0.8])), finite=("log_probs",), typed=("log_probs",),
+        extra=(("log_probs", "one-outcome", np.zeros(1)),),
+    ),
     "resolve_device": Spec(_v(device="cpu"), typed=("device",), extra=(("device", "unknown", "tpu"),), namespace=vae),
 }
 
@@ -958,6 +1087,8 @@ EXEMPT: dict[str, str] = {
     "ImportanceDiagnostics": "result dataclass built by importance_diagnostics",
     "DigitsSplit": "data container built by load_digits_split",
     "TrainHistory": "result dataclass filled by train_vae",
+    "CAVIResult": "result dataclass built by the fit_*_cavi functions",
+    "NormalGammaPosterior": "parameter container returned by NormalGamma.posterior (and .prior)",
     "load_checkpoint": "path argument only; CheckpointError cases are tested in test_vae_cli.py",
     "save_checkpoint": "path and state dict only; round trip tested in test_vae_cli.py",
     "load_mnist": "path/URL arguments only; MNISTError cases are tested in test_vae_cli.py",
@@ -1034,6 +1165,7 @@ _INT_ARGS = {
     "epochs",
     "window",
     "n_components",
+    "K",
     "dims",
 }
 

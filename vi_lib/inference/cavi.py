@@ -30,10 +30,39 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+from scipy.special import digamma, gammaln, logsumexp, xlogy
+
+from .._validation import (
+    ValidationError,
+    as_array,
+    check_finite,
+    check_int,
+    check_positive,
+    check_rng,
+    check_scalar,
+    check_vector,
+    describe,
+)
+from ..models.normal_gamma import NormalGamma
 
 __all__ = [
     "CAVIResult",
+    "NormalGammaMeanField",
+    "normal_gamma_update_mu",
+    "normal_gamma_update_tau",
+    "normal_gamma_elbo",
+    "fit_normal_gamma_cavi",
+    "MixtureMeanField",
+    "init_mixture_mean_field",
+    "mixture_update_assignments",
+    "mixture_update_means",
+    "mixture_update_weights",
+    "mixture_elbo",
+    "fit_mixture_cavi",
+    "fit_mixture_vem",
 ]
+
+_LOG_2PI = float(np.log(2.0 * np.pi))
 
 
 @dataclass(frozen=True)
@@ -107,3 +136,698 @@ def run_cavi_sweeps(params: Any, updates: list, elbo_fn: Any, *, max_iter: int, 
     return CAVIResult(params=params, elbo_trace=np.array(trace), trace_labels=tuple(labels),
                       elbo=np.array(sweeps), params_history=history, converged=converged,
                       update_names=names)
+
+
+
+def _check_fit_controls(max_iter: Any, rtol: Any, where: str) -> tuple[int, float]:
+    return (check_int("max_iter", max_iter, minimum=1, where=where),
+            check_positive("rtol", rtol, allow_zero=True, where=where))
+
+
+# ---------------------------------------------------------------------------------------------
+# Normal-Gamma: unknown mean and precision of a Gaussian
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class NormalGammaMeanField:
+    """Mean-field Normal-Gamma factors :math:`q(\\mu)\\, q(\\tau)`.
+
+    .. math::
+
+        q(\\mu, \\tau) = \\mathcal{N}(\\mu \\mid m, \\lambda^{-1})\\,\\mathrm{Gamma}(\\tau \\mid a, b).
+
+    Unlike the exact posterior (:class:`vi_lib.NormalGammaPosterior`), the precision of
+    :math:`\\mu` here is a plain number :math:`\\lambda`, not :math:`\\lambda\\tau`: the factors are
+    independent.
+
+    Parameters
+    ----------
+    mu_mean : float
+        :math:`m`, the mean of :math:`q(\\mu)`, finite.
+    mu_precision : float
+        :math:`\\lambda > 0`, the precision of :math:`q(\\mu)`.
+    tau_shape : float
+        :math:`a > 0`, the shape of :math:`q(\\tau)`.
+    tau_rate : float
+        :math:`b > 0`, the rate of :math:`q(\\tau)`.
+
+    Notes
+    -----
+    Explained in Chapter: Mean-field variational inference and coordinate ascent
+    (chapters/mean_field_cavi.ipynb).
+    """
+
+    mu_mean: float
+    mu_precision: float
+    tau_shape: float
+    tau_rate: float
+
+    def __post_init__(self) -> None:
+        where = "NormalGammaMeanField"
+        object.__setattr__(self, "mu_mean", check_scalar("mu_mean", self.mu_mean, where))
+        for name in ("mu_precision", "tau_shape", "tau_rate"):
+            object.__setattr__(self, name, check_scalar(name, getattr(self, name), where, positive=True))
+
+    @property
+    def mu_std(self) -> float:
+        """Standard deviation of :math:`q(\\mu)`, :math:`\\lambda^{-1/2}`."""
+        return float(1.0 / np.sqrt(self.mu_precision))
+
+    @property
+    def tau_mean(self) -> float:
+        """:math:`\\mathbb{E}_q[\\tau] = a / b`."""
+        return float(self.tau_shape / self.tau_rate)
+
+    @property
+    def tau_log_mean(self) -> float:
+        """:math:`\\mathbb{E}_q[\\log \\tau] = \\psi(a) - \\log b`."""
+        return float(digamma(self.tau_shape) - np.log(self.tau_rate))
+
+    def log_density(self, mu: Any, tau: Any) -> Any:
+        """Log density :math:`\\log q(\\mu) + \\log q(\\tau)`, broadcasting ``mu`` against ``tau``.
+
+        Parameters
+        ----------
+        mu : array_like
+            Values of :math:`\\mu`, finite.
+        tau : array_like
+            Values of :math:`\\tau`, finite and positive.
+
+        Returns
+        -------
+        float or numpy.ndarray
+            Log density in nats.
+        """
+        where = "NormalGammaMeanField.log_density"
+        mu = check_finite("mu", mu, where=where)
+        tau = np.asarray(check_positive("tau", tau, where=where))
+        lam, a, b = self.mu_precision, self.tau_shape, self.tau_rate
+        val = (0.5 * (np.log(lam) - _LOG_2PI) - 0.5 * lam * (mu - self.mu_mean) ** 2
+               + a * np.log(b) - gammaln(a) + (a - 1.0) * np.log(tau) - b * tau)
+        return float(val) if np.ndim(val) == 0 else val
+
+
+def _check_ng(x: Any, model: Any, q: Any, where: str,
+              qname: str = "q") -> tuple[np.ndarray, NormalGamma, NormalGammaMeanField]:
+    x = check_vector(x, where)
+    if not isinstance(model, NormalGamma):
+        raise ValidationError(f"{where}: `model` must be a NormalGamma; received {type(model).__name__}.")
+    if not isinstance(q, NormalGammaMeanField):
+        raise ValidationError(f"{where}: `{qname}` must be a NormalGammaMeanField; received {type(q).__name__}.")
+    return x, model, q
+
+
+def normal_gamma_update_mu(x: Any, model: NormalGamma, q: NormalGammaMeanField) -> NormalGammaMeanField:
+    """CAVI update of :math:`q(\\mu)` with :math:`q(\\tau)` fixed.
+
+    :math:`\\log q^*(\\mu) = \\mathbb{E}_{\\tau}[\\log p(x, \\mu, \\tau)] + \\text{const}` is quadratic in
+    :math:`\\mu`, so :math:`q^*(\\mu) = \\mathcal{N}(m, \\lambda^{-1})` with
+
+    .. math::
+
+        m = \\frac{\\lambda_0 \\mu_0 + n \\bar x}{\\lambda_0 + n}, \\qquad
+        \\lambda = (\\lambda_0 + n)\\, \\mathbb{E}_q[\\tau].
+
+    Parameters
+    ----------
+    x : array_like of shape (n,)
+        Observations, finite; n >= 1.
+    model : NormalGamma
+        The prior.
+    q : NormalGammaMeanField
+        Current factors; only :math:`q(\\tau)` is read.
+
+    Returns
+    -------
+    NormalGammaMeanField
+        ``q`` with :math:`q(\\mu)` replaced.
+
+    References
+    ----------
+    bishop2006pattern (Eq. 10.26-10.27)
+
+    Notes
+    -----
+    Explained in Chapter: Mean-field variational inference and coordinate ascent
+    (chapters/mean_field_cavi.ipynb).
+    """
+    x, model, q = _check_ng(x, model, q, "normal_gamma_update_mu")
+    lam_n = model.mean_precision + x.size
+    m = (model.mean_precision * model.prior_mean + x.sum()) / lam_n
+    return NormalGammaMeanField(float(m), float(lam_n * q.tau_mean), q.tau_shape, q.tau_rate)
+
+
+def _expected_sq(x: np.ndarray, model: NormalGamma, q: NormalGammaMeanField) -> float:
+    """:math:`\\mathbb{E}_{q(\\mu)}[\\sum_i (x_i - \\mu)^2 + \\lambda_0 (\\mu - \\mu_0)^2]`."""
+    n, xbar = x.size, float(x.mean())
+    var = 1.0 / q.mu_precision
+    data = float(np.sum((x - xbar) ** 2)) + n * ((xbar - q.mu_mean) ** 2 + var)
+    return data + model.mean_precision * ((q.mu_mean - model.prior_mean) ** 2 + var)
+
+
+def normal_gamma_update_tau(x: Any, model: NormalGamma, q: NormalGammaMeanField) -> NormalGammaMeanField:
+    """CAVI update of :math:`q(\\tau)` with :math:`q(\\mu)` fixed.
+
+    :math:`\\log q^*(\\tau)` is linear in :math:`\\log\\tau` and :math:`\\tau`, a Gamma density with
+
+    .. math::
+
+        a = a_0 + \\frac{n + 1}{2}, \\qquad
+        b = b_0 + \\frac12 \\mathbb{E}_{\\mu}\\Big[\\sum_i (x_i - \\mu)^2 + \\lambda_0 (\\mu - \\mu_0)^2\\Big].
+
+    Parameters
+    ----------
+    x : array_like of shape (n,)
+        Observations, finite; n >= 1.
+    model : NormalGamma
+        The prior.
+    q : NormalGammaMeanField
+        Current factors; only :math:`q(\\mu)` is read.
+
+    Returns
+    -------
+    NormalGammaMeanField
+        ``q`` with :math:`q(\\tau)` replaced.
+
+    References
+    ----------
+    bishop2006pattern (Eq. 10.29-10.30)
+
+    Notes
+    -----
+    Explained in Chapter: Mean-field variational inference and coordinate ascent
+    (chapters/mean_field_cavi.ipynb).
+    """
+    x, model, q = _check_ng(x, model, q, "normal_gamma_update_tau")
+    a = model.shape + 0.5 * (x.size + 1)
+    b = model.rate + 0.5 * _expected_sq(x, model, q)
+    return NormalGammaMeanField(q.mu_mean, q.mu_precision, float(a), float(b))
+
+
+def normal_gamma_elbo(x: Any, model: NormalGamma, q: NormalGammaMeanField) -> float:
+    """The ELBO :math:`\\mathbb{E}_q[\\log p(x, \\mu, \\tau)] + \\mathbb{H}[q]` in nats, every constant kept.
+
+    With :math:`\\mathbb{E}[\\tau] = a/b`, :math:`\\mathbb{E}[\\log\\tau] = \\psi(a) - \\log b` and
+    :math:`E_2 = \\mathbb{E}_\\mu[\\sum_i (x_i - \\mu)^2 + \\lambda_0(\\mu - \\mu_0)^2]`,
+
+    .. math::
+
+        \\mathcal{L} = \\frac{n + 1}{2}\\big(\\mathbb{E}\\log\\tau - \\log 2\\pi\\big) + \\frac12\\log\\lambda_0
+        - \\frac{\\mathbb{E}[\\tau]}{2} E_2
+        + a_0 \\log b_0 - \\log\\Gamma(a_0) + (a_0 - 1)\\mathbb{E}\\log\\tau - b_0 \\mathbb{E}[\\tau]
+        + \\tfrac12 \\log\\frac{2\\pi e}{\\lambda} + a - \\log b + \\log\\Gamma(a) + (1 - a)\\psi(a).
+
+    It is at most :meth:`vi_lib.NormalGamma.log_evidence`; the gap is
+    :math:`\\mathrm{KL}(q \\,\\|\\, p(\\mu, \\tau \\mid x))`.
+
+    Parameters
+    ----------
+    x : array_like of shape (n,)
+        Observations, finite; n >= 1.
+    model : NormalGamma
+        The prior.
+    q : NormalGammaMeanField
+        The variational factors.
+
+    Returns
+    -------
+    float
+        The ELBO in nats.
+
+    References
+    ----------
+    bishop2006pattern (section 10.1.3); blei2017variational
+
+    Notes
+    -----
+    Explained in Chapter: Mean-field variational inference and coordinate ascent
+    (chapters/mean_field_cavi.ipynb).
+    """
+    x, model, q = _check_ng(x, model, q, "normal_gamma_elbo")
+    n = x.size
+    e_tau, e_log_tau = q.tau_mean, q.tau_log_mean
+    a0, b0 = model.shape, model.rate
+    expected_log_joint = (0.5 * (n + 1) * (e_log_tau - _LOG_2PI) + 0.5 * np.log(model.mean_precision)
+                          - 0.5 * e_tau * _expected_sq(x, model, q)
+                          + a0 * np.log(b0) - gammaln(a0) + (a0 - 1.0) * e_log_tau - b0 * e_tau)
+    a, b = q.tau_shape, q.tau_rate
+    entropy = 0.5 * (_LOG_2PI + 1.0 - np.log(q.mu_precision)) + a - np.log(b) + gammaln(a) + (1.0 - a) * digamma(a)
+    return float(expected_log_joint + entropy)
+
+
+def fit_normal_gamma_cavi(x: Any, model: NormalGamma, init: NormalGammaMeanField, *, max_iter: int = 100,
+                          rtol: float = 1e-12) -> CAVIResult:
+    """CAVI for the Normal-Gamma model: alternate :func:`normal_gamma_update_mu` and :func:`normal_gamma_update_tau`.
+
+    Parameters
+    ----------
+    x : array_like of shape (n,)
+        Observations, finite; n >= 1.
+    model : NormalGamma
+        The prior.
+    init : NormalGammaMeanField
+        Starting factors (the first update replaces :math:`q(\\mu)`, so only :math:`q(\\tau)` of
+        ``init`` affects the path; both enter the initial ELBO).
+    max_iter : int
+        Maximum number of sweeps, >= 1.
+    rtol : float
+        Stop after a sweep that raises the ELBO by less than ``rtol * |ELBO|``; >= 0.
+
+    Returns
+    -------
+    CAVIResult
+        With ``update_names == ("q(mu)", "q(tau)")``.
+
+    References
+    ----------
+    bishop2006pattern (section 10.1.3); blei2017variational
+
+    Notes
+    -----
+    Explained in Chapter: Mean-field variational inference and coordinate ascent
+    (chapters/mean_field_cavi.ipynb).
+    """
+    where = "fit_normal_gamma_cavi"
+    x, model, init = _check_ng(x, model, init, where, "init")
+    max_iter, rtol = _check_fit_controls(max_iter, rtol, where)
+    updates = [("q(mu)", lambda q: normal_gamma_update_mu(x, model, q)),
+               ("q(tau)", lambda q: normal_gamma_update_tau(x, model, q))]
+    return run_cavi_sweeps(init, updates, lambda q: normal_gamma_elbo(x, model, q), max_iter=max_iter, rtol=rtol)
+
+
+# ---------------------------------------------------------------------------------------------
+# Chapter 1's Bayesian mixture: K means with a Gaussian prior, known noise, labels as local variables
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class MixtureMeanField:
+    """Mean-field factors of the Bayesian mixture: Gaussian means, categorical labels.
+
+    .. math::
+
+        q(\\mu, c) = \\prod_k \\mathcal{N}(\\mu_k \\mid m_k, s_k^2) \\prod_i \\mathrm{Cat}(c_i \\mid \\varphi_i).
+
+    Parameters
+    ----------
+    resp : array of shape (n, K)
+        :math:`\\varphi_{ik} = q(c_i = k)`; non-negative rows summing to one.
+    means : array of shape (K,)
+        :math:`m_k`, finite.
+    variances : array of shape (K,)
+        :math:`s_k^2 \\ge 0`; all zero means point estimates of the means (variational EM).
+    weights : array of shape (K,), optional
+        Mixing weights :math:`w_k` (positive, summing to one): a fixed or point-estimated
+        parameter, not a random variable. Default uniform, :math:`1/K`, as in Chapter 1's model.
+
+    Notes
+    -----
+    Explained in Chapter: Mean-field variational inference and coordinate ascent
+    (chapters/mean_field_cavi.ipynb).
+    """
+
+    resp: np.ndarray
+    means: np.ndarray
+    variances: np.ndarray
+    weights: np.ndarray | None = None
+
+    def __post_init__(self) -> None:
+        where = "MixtureMeanField"
+        r = check_finite("resp", as_array("resp", self.resp, ndim=2, where=where), where=where)
+        n, K = r.shape
+        if n < 1 or K < 1:
+            raise ValidationError(f"{where}: `resp` must have at least one row and one column; "
+                                  f"received shape {r.shape}.")
+        if np.any(r < 0) or not np.allclose(r.sum(axis=1), 1.0, rtol=0.0, atol=1e-8):
+            raise ValidationError(f"{where}: `resp` must have non-negative rows that sum to 1; received row sums "
+                                  f"in [{r.sum(axis=1).min():.10g}, {r.sum(axis=1).max():.10g}] and minimum "
+                                  f"entry {r.min():.6g}.")
+        m = check_finite("means", as_array("means", self.means, ndim=1, where=where), where=where)
+        v = check_finite("variances", as_array("variances", self.variances, ndim=1, where=where), where=where)
+        for name, arr in (("means", m), ("variances", v)):
+            if arr.shape != (K,):
+                raise ValidationError(f"{where}: `{name}` must have shape ({K},) to match the {K} columns of "
+                                      f"`resp`; received shape {arr.shape}.")
+        if np.any(v < 0) or (np.any(v == 0) and not np.all(v == 0)):
+            raise ValidationError(f"{where}: `variances` must be all positive (a Gaussian q per mean) or all zero "
+                                  f"(point estimates); received {describe(v)}.")
+        w = np.full(K, 1.0 / K) if self.weights is None else as_array("weights", self.weights, ndim=1, where=where)
+        if w.shape != (K,) or not np.all(np.isfinite(w)) or np.any(w <= 0) or abs(float(w.sum()) - 1.0) > 1e-8:
+            raise ValidationError(f"{where}: `weights` must be {K} positive numbers summing to 1; received "
+                                  f"{describe(w)} (sum {float(np.sum(w)):.10g}).")
+        object.__setattr__(self, "resp", r / r.sum(axis=1, keepdims=True))
+        object.__setattr__(self, "means", m.copy())
+        object.__setattr__(self, "variances", v.copy())
+        object.__setattr__(self, "weights", w / w.sum())
+
+    @property
+    def n_components(self) -> int:
+        """Number of components K."""
+        return int(self.means.size)
+
+    @property
+    def point_means(self) -> bool:
+        """Whether the means are point estimates (all variances zero)."""
+        return bool(np.all(self.variances == 0))
+
+
+def _check_mix(x: Any, q: Any, where: str, qname: str = "q") -> tuple[np.ndarray, MixtureMeanField]:
+    x = check_vector(x, where)
+    if not isinstance(q, MixtureMeanField):
+        raise ValidationError(f"{where}: `{qname}` must be a MixtureMeanField; received {type(q).__name__}.")
+    if q.resp.shape[0] != x.size:
+        raise ValidationError(f"{where}: `{qname}.resp` must have one row per point of `x` ({x.size}); received "
+                              f"{q.resp.shape[0]} rows.")
+    return x, q
+
+
+def _check_prior(prior_mean: Any, prior_std: Any, noise_std: Any, where: str) -> tuple[float, float, float]:
+    return (check_scalar("prior_mean", prior_mean, where), check_scalar("prior_std", prior_std, where, positive=True),
+            check_scalar("noise_std", noise_std, where, positive=True))
+
+
+def init_mixture_mean_field(x: Any, K: int, rng: np.random.Generator, *, prior_std: float = 1.0) -> MixtureMeanField:
+    """A random starting point: the means of q at K distinct data points, variances ``prior_std**2``.
+
+    The responsibilities start uniform; the first CAVI update (:func:`mixture_update_assignments`)
+    replaces them, so the start is determined by the means.
+
+    Parameters
+    ----------
+    x : array_like of shape (n,)
+        Observations, finite; n >= K.
+    K : int
+        Number of components, >= 1.
+    rng : numpy.random.Generator
+        Source of randomness (which points become means).
+    prior_std : float
+        Starting standard deviation of each :math:`q(\\mu_k)`, > 0.
+
+    Returns
+    -------
+    MixtureMeanField
+        The starting factors.
+
+    Notes
+    -----
+    Explained in Chapter: Mean-field variational inference and coordinate ascent
+    (chapters/mean_field_cavi.ipynb).
+    """
+    where = "init_mixture_mean_field"
+    x = check_vector(x, where)
+    K = check_int("K", K, minimum=1, where=where)
+    rng = check_rng(rng, where)
+    s0 = check_scalar("prior_std", prior_std, where, positive=True)
+    if K > x.size:
+        raise ValidationError(f"{where}: `K` must be at most the number of points {x.size}; received {K}.")
+    means = rng.choice(x, size=K, replace=False)
+    return MixtureMeanField(np.full((x.size, K), 1.0 / K), means, np.full(K, s0**2))
+
+
+def mixture_update_assignments(x: Any, q: MixtureMeanField, noise_std: float) -> MixtureMeanField:
+    """CAVI update of every :math:`q(c_i)` with :math:`q(\\mu)` fixed.
+
+    .. math::
+
+        \\varphi_{ik} \\propto w_k \\exp\\Big(\\frac{x_i\\, \\mathbb{E}[\\mu_k]}{\\sigma^2}
+        - \\frac{\\mathbb{E}[\\mu_k^2]}{2\\sigma^2}\\Big), \\qquad \\mathbb{E}[\\mu_k^2] = m_k^2 + s_k^2.
+
+    With point means (:math:`s_k^2 = 0`) this is the E-step of EM (:func:`vi_lib.e_step`) with
+    every component variance :math:`\\sigma^2`.
+
+    Parameters
+    ----------
+    x : array_like of shape (n,)
+        Observations, finite; n >= 1.
+    q : MixtureMeanField
+        Current factors; the means, variances and weights are read.
+    noise_std : float
+        Known noise std :math:`\\sigma > 0`.
+
+    Returns
+    -------
+    MixtureMeanField
+        ``q`` with new responsibilities.
+
+    References
+    ----------
+    blei2017variational (Eq. 26)
+
+    Notes
+    -----
+    Explained in Chapter: Mean-field variational inference and coordinate ascent
+    (chapters/mean_field_cavi.ipynb).
+    """
+    where = "mixture_update_assignments"
+    x, q = _check_mix(x, q, where)
+    var = check_scalar("noise_std", noise_std, where, positive=True) ** 2
+    logits = (np.log(q.weights)[None, :]
+              + (x[:, None] * q.means[None, :] - 0.5 * (q.means**2 + q.variances)[None, :]) / var)
+    resp = np.exp(logits - logsumexp(logits, axis=1, keepdims=True))
+    return MixtureMeanField(resp, q.means, q.variances, q.weights)
+
+
+def mixture_update_means(x: Any, q: MixtureMeanField, prior_mean: float, prior_std: float, noise_std: float, *,
+                         point: bool = False) -> MixtureMeanField:
+    """CAVI update of every :math:`q(\\mu_k)` with the assignments fixed.
+
+    .. math::
+
+        s_k^2 = \\Big(\\frac{1}{s_0^2} + \\frac{\\sum_i \\varphi_{ik}}{\\sigma^2}\\Big)^{-1}, \\qquad
+        m_k = s_k^2 \\Big(\\frac{m_0}{s_0^2} + \\frac{\\sum_i \\varphi_{ik} x_i}{\\sigma^2}\\Big).
+
+    With ``point=True`` the means become point estimates: :math:`m_k` above is also the maximiser
+    of :math:`\\mathbb{E}_{q(c)}[\\log p(x, c, \\mu)]` over :math:`\\mu_k` (the MAP M-step), and the
+    variances are set to zero.
+
+    Parameters
+    ----------
+    x : array_like of shape (n,)
+        Observations, finite; n >= 1.
+    q : MixtureMeanField
+        Current factors; the responsibilities are read.
+    prior_mean, prior_std, noise_std : float
+        :math:`m_0`, :math:`s_0 > 0` and the known noise std :math:`\\sigma > 0`.
+    point : bool
+        Point estimates instead of Gaussian factors (variational EM).
+
+    Returns
+    -------
+    MixtureMeanField
+        ``q`` with new means and variances.
+
+    References
+    ----------
+    blei2017variational (Eq. 34-35)
+
+    Notes
+    -----
+    Explained in Chapter: Mean-field variational inference and coordinate ascent
+    (chapters/mean_field_cavi.ipynb).
+    """
+    where = "mixture_update_means"
+    x, q = _check_mix(x, q, where)
+    m0, s0, sigma = _check_prior(prior_mean, prior_std, noise_std, where)
+    prec = 1.0 / s0**2 + q.resp.sum(axis=0) / sigma**2
+    means = (m0 / s0**2 + (q.resp * x[:, None]).sum(axis=0) / sigma**2) / prec
+    variances = np.zeros_like(prec) if point else 1.0 / prec
+    return MixtureMeanField(q.resp, means, variances, q.weights)
+
+
+def mixture_update_weights(q: MixtureMeanField) -> MixtureMeanField:
+    """Point-estimate M-step for the mixing weights: :math:`w_k = \\frac1n \\sum_i \\varphi_{ik}`.
+
+    This maximises the ELBO over :math:`w` on the simplex (the only term with :math:`w` is
+    :math:`\\sum_{ik} \\varphi_{ik} \\log w_k`), as EM's M-step does (:func:`vi_lib.m_step`). A weight
+    is kept at least 1e-300 so that its logarithm stays finite.
+
+    Parameters
+    ----------
+    q : MixtureMeanField
+        Current factors; the responsibilities are read.
+
+    Returns
+    -------
+    MixtureMeanField
+        ``q`` with new weights.
+
+    References
+    ----------
+    dempster1977maximum; neal1998view
+
+    Notes
+    -----
+    Explained in Chapter: Mean-field variational inference and coordinate ascent
+    (chapters/mean_field_cavi.ipynb).
+    """
+    if not isinstance(q, MixtureMeanField):
+        raise ValidationError(f"mixture_update_weights: `q` must be a MixtureMeanField; received {type(q).__name__}.")
+    w = np.maximum(q.resp.mean(axis=0), 1e-300)
+    return MixtureMeanField(q.resp, q.means, q.variances, w / w.sum())
+
+
+def mixture_elbo(x: Any, q: MixtureMeanField, prior_mean: float, prior_std: float, noise_std: float) -> float:
+    """The ELBO of the Bayesian mixture in nats, every constant kept.
+
+    .. math::
+
+        \\mathcal{L} = \\sum_k \\mathbb{E}[\\log \\mathcal{N}(\\mu_k \\mid m_0, s_0^2)]
+        + \\sum_{i,k} \\varphi_{ik}\\big(\\log w_k + \\mathbb{E}[\\log \\mathcal{N}(x_i \\mid \\mu_k, \\sigma^2)]\\big)
+        - \\sum_{i,k} \\varphi_{ik} \\log \\varphi_{ik} + \\sum_k \\tfrac12 \\log(2\\pi e s_k^2),
+
+    with :math:`\\mathbb{E}[(x_i - \\mu_k)^2] = (x_i - m_k)^2 + s_k^2`. It is at most
+    :math:`\\log p(x)` (:func:`vi_lib.gmm_log_evidence_exact` for uniform weights). With point means
+    the last sum (the entropy of the means' factors) is left out and the bound is on
+    :math:`\\log p(x, \\hat\\mu)`, the objective of MAP-EM.
+
+    Parameters
+    ----------
+    x : array_like of shape (n,)
+        Observations, finite; n >= 1.
+    q : MixtureMeanField
+        The variational factors.
+    prior_mean, prior_std, noise_std : float
+        :math:`m_0`, :math:`s_0 > 0` and the known noise std :math:`\\sigma > 0`.
+
+    Returns
+    -------
+    float
+        The ELBO in nats.
+
+    References
+    ----------
+    blei2017variational (Eq. 21); bishop2006pattern
+
+    Notes
+    -----
+    Explained in Chapter: Mean-field variational inference and coordinate ascent
+    (chapters/mean_field_cavi.ipynb).
+    """
+    where = "mixture_elbo"
+    x, q = _check_mix(x, q, where)
+    m0, s0, sigma = _check_prior(prior_mean, prior_std, noise_std, where)
+    m, v, r = q.means, q.variances, q.resp
+    prior = np.sum(-0.5 * np.log(2.0 * np.pi * s0**2) - ((m - m0) ** 2 + v) / (2.0 * s0**2))
+    sq = (x[:, None] - m[None, :]) ** 2 + v[None, :]
+    lik = np.sum(r * (np.log(q.weights)[None, :] - 0.5 * np.log(2.0 * np.pi * sigma**2) - sq / (2.0 * sigma**2)))
+    entropy_c = -np.sum(xlogy(r, r))
+    entropy_mu = 0.0 if q.point_means else np.sum(0.5 * np.log(2.0 * np.pi * np.e * v))
+    return float(prior + lik + entropy_c + entropy_mu)
+
+
+def _mixture_fit(x, K, prior_mean, prior_std, noise_std, init, rng, max_iter, rtol, where, *, weights, point):
+    x = check_vector(x, where)
+    K = check_int("K", K, minimum=1, where=where)
+    m0, s0, sigma = _check_prior(prior_mean, prior_std, noise_std, where)
+    max_iter, rtol = _check_fit_controls(max_iter, rtol, where)
+    if init is None:
+        if rng is None:
+            raise ValidationError(f"{where}: pass `init` (a MixtureMeanField) or `rng` (a numpy.random.Generator "
+                                  "to draw one); received neither.")
+        init = init_mixture_mean_field(x, K, rng, prior_std=s0)
+    x, init = _check_mix(x, init, where, "init")
+    if init.n_components != K:
+        raise ValidationError(f"{where}: `init` must have K = {K} components; received {init.n_components}.")
+    if point:
+        init = MixtureMeanField(init.resp, init.means, np.zeros(K), init.weights)
+    updates = [("q(c)", lambda q: mixture_update_assignments(x, q, sigma)),
+               ("mu (point)" if point else "q(mu)",
+                lambda q: mixture_update_means(x, q, m0, s0, sigma, point=point))]
+    if weights:
+        updates.append(("w (point)", mixture_update_weights))
+    return run_cavi_sweeps(init, updates, lambda q: mixture_elbo(x, q, m0, s0, sigma), max_iter=max_iter, rtol=rtol)
+
+
+def fit_mixture_cavi(x: Any, K: int, prior_mean: float, prior_std: float, noise_std: float, *,
+                     init: MixtureMeanField | None = None, rng: np.random.Generator | None = None,
+                     max_iter: int = 500, rtol: float = 1e-10) -> CAVIResult:
+    """CAVI for Chapter 1's Bayesian mixture (Blei, Kucukelbir & McAuliffe 2017, section 3).
+
+    Each sweep updates every :math:`q(c_i)` (:func:`mixture_update_assignments`), then every
+    :math:`q(\\mu_k)` (:func:`mixture_update_means`); the weights stay uniform.
+
+    Parameters
+    ----------
+    x : array_like of shape (n,)
+        Observations, finite; n >= 1.
+    K : int
+        Number of components, >= 1.
+    prior_mean, prior_std, noise_std : float
+        :math:`m_0`, :math:`s_0 > 0` and the known noise std :math:`\\sigma > 0`.
+    init : MixtureMeanField, optional
+        Starting factors with K components; if omitted, drawn by :func:`init_mixture_mean_field`.
+    rng : numpy.random.Generator, optional
+        Needed when ``init`` is omitted.
+    max_iter : int
+        Maximum number of sweeps, >= 1.
+    rtol : float
+        Stop after a sweep that raises the ELBO by less than ``rtol * |ELBO|``; >= 0.
+
+    Returns
+    -------
+    CAVIResult
+        With ``update_names == ("q(c)", "q(mu)")``.
+
+    References
+    ----------
+    blei2017variational (section 3)
+
+    Notes
+    -----
+    Explained in Chapter: Mean-field variational inference and coordinate ascent
+    (chapters/mean_field_cavi.ipynb).
+    """
+    return _mixture_fit(x, K, prior_mean, prior_std, noise_std, init, rng, max_iter, rtol, "fit_mixture_cavi",
+                        weights=False, point=False)
+
+
+def fit_mixture_vem(x: Any, K: int, prior_mean: float, prior_std: float, noise_std: float, *,
+                    point_means: bool = False, init: MixtureMeanField | None = None,
+                    rng: np.random.Generator | None = None, max_iter: int = 500, rtol: float = 1e-10) -> CAVIResult:
+    """Variational EM for the mixture: the weights :math:`w` become point-estimated parameters.
+
+    Each sweep updates :math:`q(c)`, then the means (Gaussian factors, or point estimates with
+    ``point_means=True``), then :math:`w` (:func:`mixture_update_weights`). Every step maximises
+    the same objective :func:`mixture_elbo`, so it cannot decrease. With point means and a flat
+    prior (large ``prior_std``) the sweep is EM for a mixture with all variances fixed at
+    :math:`\\sigma^2` (Chapter 3's EM).
+
+    Parameters
+    ----------
+    x : array_like of shape (n,)
+        Observations, finite; n >= 1.
+    K : int
+        Number of components, >= 1.
+    prior_mean, prior_std, noise_std : float
+        :math:`m_0`, :math:`s_0 > 0` and the known noise std :math:`\\sigma > 0`.
+    point_means : bool
+        Point estimates of the means instead of Gaussian factors.
+    init : MixtureMeanField, optional
+        Starting factors with K components (its weights are the starting :math:`w`); if omitted,
+        drawn by :func:`init_mixture_mean_field`.
+    rng : numpy.random.Generator, optional
+        Needed when ``init`` is omitted.
+    max_iter : int
+        Maximum number of sweeps, >= 1.
+    rtol : float
+        Stop after a sweep that raises the objective by less than ``rtol * |objective|``; >= 0.
+
+    Returns
+    -------
+    CAVIResult
+        With ``update_names`` ``("q(c)", "q(mu)", "w (point)")`` or ``("q(c)", "mu (point)", "w (point)")``.
+
+    References
+    ----------
+    neal1998view; dempster1977maximum; blei2017variational
+
+    Notes
+    -----
+    Explained in Chapter: Mean-field variational inference and coordinate ascent
+    (chapters/mean_field_cavi.ipynb).
+    """
+    if not isinstance(point_means, (bool, np.bool_)):
+        raise ValidationError(f"fit_mixture_vem: `point_means` must be True or False; received {point_means!r}.")
+    return _mixture_fit(x, K, prior_mean, prior_std, noise_std, init, rng, max_iter, rtol, "fit_mixture_vem",
+                        weights=True, point=bool(point_means))

@@ -9,6 +9,9 @@
   :math:`K` means :math:`\\mu_k \\sim \\mathcal{N}(m_0, s_0^2)`, uniform labels and known noise, whose
   evidence is a sum over all :math:`K^n` label assignments of closed-form Normal-Normal terms
   (explained in chapters/bayes_evidence.ipynb).
+* :func:`mixture_conditional_means` and :func:`mixture_conditional_labels`: that mixture's complete
+  conditionals :math:`p(\\mu \\mid c, x)` and :math:`p(c_i \\mid \\mu, x_i)`, the exponential-family
+  densities whose expected natural parameters CAVI uses (explained in chapters/mean_field_cavi.ipynb).
 """
 
 from __future__ import annotations
@@ -42,6 +45,8 @@ __all__ = [
     "MAX_ASSIGNMENTS",
     "gmm_num_assignments",
     "gmm_log_evidence_exact",
+    "mixture_conditional_means",
+    "mixture_conditional_labels",
 ]
 
 
@@ -388,3 +393,99 @@ def gmm_log_evidence_exact(x: Any, K: int, prior_mean: float, prior_std: float, 
             log_terms += normal_normal_log_evidence_stats(onehot.sum(axis=1), onehot @ x, onehot @ x2, m0, s0, sigma)
         running = float(np.logaddexp(running, logsumexp(log_terms)))
     return running - n * float(np.log(K))
+
+
+
+def mixture_conditional_means(x: Any, labels: Any, K: int, prior_mean: float, prior_std: float,
+                              noise_std: float) -> tuple[np.ndarray, np.ndarray]:
+    """Complete conditional of the means of the Bayesian mixture: independent Normals.
+
+    Given labels :math:`c`, each mean sees only its own points (Normal-Normal conjugacy). With one
+    label vector, or a batch of them, and :math:`n_k = \\#\\{i : c_i = k\\}`,
+
+    .. math::
+
+        p(\\mu_k \\mid c, x) = \\mathcal{N}\\Big(\\frac{m_0/s_0^2 + \\sum_{i: c_i = k} x_i/\\sigma^2}{\\lambda_k},
+        \\lambda_k^{-1}\\Big), \\qquad \\lambda_k = \\frac{1}{s_0^2} + \\frac{n_k}{\\sigma^2}.
+
+    Parameters
+    ----------
+    x : array_like of shape (n,)
+        Observations, finite; n >= 1.
+    labels : array_like of int, shape (n,) or (S, n)
+        Component labels in ``0 .. K-1`` (a batch of S label vectors is allowed).
+    K : int
+        Number of components, >= 1.
+    prior_mean, prior_std, noise_std : float
+        :math:`m_0`, :math:`s_0 > 0` and the known noise std :math:`\\sigma > 0`.
+
+    Returns
+    -------
+    tuple of numpy.ndarray
+        ``(means, precisions)``, each of shape (K,) or (S, K).
+
+    References
+    ----------
+    blei2017variational (section 3); bishop2006pattern
+
+    Notes
+    -----
+    Explained in Chapter: Mean-field variational inference and coordinate ascent
+    (chapters/mean_field_cavi.ipynb).
+    """
+    where = "mixture_conditional_means"
+    x, m0, s0, sigma = _check_inputs(x, prior_mean, prior_std, noise_std, where)
+    K = check_int("K", K, minimum=1, where=where)
+    lab = as_array("labels", labels, where=where)
+    if lab.ndim not in (1, 2) or lab.shape[-1] != x.size:
+        raise ValidationError(f"{where}: `labels` must have shape ({x.size},) or (S, {x.size}) to match `x`; "
+                              f"received shape {lab.shape}.")
+    if not np.all((lab == np.round(lab)) & (lab >= 0) & (lab < K)):
+        raise ValidationError(f"{where}: `labels` must be integers in 0..{K - 1}; received {describe(lab)}.")
+    onehot = (lab.astype(np.int64)[..., None] == np.arange(K)).astype(np.float64)  # (..., n, K)
+    counts = onehot.sum(axis=-2)
+    sums = np.einsum("...nk,n->...k", onehot, x)
+    prec = 1.0 / s0**2 + counts / sigma**2
+    return (m0 / s0**2 + sums / sigma**2) / prec, prec
+
+
+
+def mixture_conditional_labels(x: Any, means: Any, noise_std: float) -> np.ndarray:
+    """Complete conditional of each label of the Bayesian mixture (uniform weights): a categorical.
+
+    .. math::
+
+        \\log p(c_i = k \\mid \\mu, x_i) = \\frac{x_i \\mu_k}{\\sigma^2} - \\frac{\\mu_k^2}{2\\sigma^2}
+        - \\log \\sum_j \\exp\\Big(\\frac{x_i \\mu_j}{\\sigma^2} - \\frac{\\mu_j^2}{2\\sigma^2}\\Big).
+
+    Parameters
+    ----------
+    x : array_like of shape (n,)
+        Observations, finite; n >= 1.
+    means : array_like of shape (K,) or (S, K)
+        Component means :math:`\\mu` (a batch of S draws is allowed), finite.
+    noise_std : float
+        Known noise std :math:`\\sigma > 0`.
+
+    Returns
+    -------
+    numpy.ndarray of shape (n, K) or (S, n, K)
+        Normalised log-probabilities.
+
+    References
+    ----------
+    blei2017variational (section 3)
+
+    Notes
+    -----
+    Explained in Chapter: Mean-field variational inference and coordinate ascent
+    (chapters/mean_field_cavi.ipynb).
+    """
+    where = "mixture_conditional_labels"
+    x, _, _, sigma = _check_inputs(x, 0.0, 1.0, noise_std, where)
+    mu = check_finite("means", means, where=where)
+    if mu.ndim not in (1, 2) or mu.shape[-1] < 1:
+        raise ValidationError(f"{where}: `means` must have shape (K,) or (S, K) with K >= 1; "
+                              f"received shape {mu.shape}.")
+    logits = (x[:, None] * mu[..., None, :] - 0.5 * mu[..., None, :] ** 2) / sigma**2
+    return logits - logsumexp(logits, axis=-1, keepdims=True)
