@@ -1043,6 +1043,30 @@ SPECS: dict[str, Spec] = {
         typed=("x", "means", "noise_std"),
         extra=(("means", "3-d", np.zeros((1, 1, 2))),),
     ),
+    "DiagonalGaussianFactors": Spec(
+        _v(means=np.zeros(2), variances=np.ones(2)),
+        finite=("means", "variances"),
+        positive=("variances",),
+        typed=("means", "variances"),
+        extra=(("variances", "shape", np.ones(3)),),
+    ),
+    "gaussian_update_coordinate": Spec(
+        _v(i=0, q=_f(lambda: vi_lib.DiagonalGaussianFactors(np.zeros(2), np.ones(2))), mean=np.zeros(2),
+           cov=np.array([[1.0, 0.5], [0.5, 1.0]])),
+        finite=("mean", "cov"),
+        typed=("i", "q", "mean", "cov"),
+        extra=(("i", "negative", -1), ("i", "too-large", 2), ("cov", "not-pd", np.array([[1.0, 2.0], [2.0, 1.0]])),
+               ("cov", "shape", np.eye(3))),
+    ),
+    "fit_gaussian_cavi": Spec(
+        _v(mean=np.zeros(2), cov=np.array([[1.0, 0.5], [0.5, 1.0]]),
+           init=_f(lambda: vi_lib.DiagonalGaussianFactors(np.zeros(2), np.ones(2))), max_iter=3),
+        finite=("mean", "cov", "rtol", "atol"),
+        positive=("max_iter",),
+        typed=("mean", "cov", "init"),
+        extra=(("atol", "negative", -1.0), ("init", "wrong-dim", _f(
+            lambda: vi_lib.DiagonalGaussianFactors(np.zeros(3), np.ones(3))))),
+    ),
     "normal_natural_params": Spec(
         _v(mean=np.zeros(2), precision=np.ones(2)), finite=("mean", "precision"), positive=("precision",),
         typed=("mean", "precision"),
