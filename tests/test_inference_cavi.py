@@ -54,7 +54,7 @@ def test_update_mu_is_the_normalised_exp_expected_log_joint():
     x = _ng_data()
     mus = np.linspace(-4.0, 5.0, 2001)
     q_tau = stats.gamma(a=Q0.tau_shape, scale=1.0 / Q0.tau_rate)
-    expected = np.array([integrate.quad(lambda t: q_tau.pdf(t) * MODEL.log_joint(m, t, x), 0, np.inf,
+    expected = np.array([integrate.quad(lambda t, m=m: q_tau.pdf(t) * MODEL.log_joint(m, t, x), 0, np.inf,
                                         epsrel=1e-11)[0] for m in mus[::50]])
     # Quadratic in mu: fit the exact quadratic through the sampled points and compare its log-normaliser.
     coef = np.polyfit(mus[::50], expected, 2)
@@ -69,7 +69,7 @@ def test_update_tau_is_the_normalised_exp_expected_log_joint():
     x = _ng_data()
     q_mu = stats.norm(Q0.mu_mean, Q0.mu_std)
     taus = np.linspace(0.05, 3.0, 25)
-    expected = np.array([integrate.quad(lambda m: q_mu.pdf(m) * MODEL.log_joint(m, t, x), -30, 30,
+    expected = np.array([integrate.quad(lambda m, t=t: q_mu.pdf(m) * MODEL.log_joint(m, t, x), -30, 30,
                                         epsrel=1e-12, limit=200)[0] for t in taus])
     # expected = (a - 1) log tau - b tau + const: solve the linear least squares in (log tau, tau, 1).
     design = np.column_stack([np.log(taus), taus, np.ones_like(taus)])

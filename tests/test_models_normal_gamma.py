@@ -55,7 +55,7 @@ def test_mu_marginal_is_student_t_by_integrating_tau():
     post = MODEL.posterior(x)
     loc, scale, df = post.mu_marginal()
     for mu in (post.mean - 0.7, post.mean, post.mean + 1.1):
-        marg, _ = integrate.quad(lambda t: np.exp(post.log_density(mu, t)), 0.0, np.inf, epsrel=1e-11)
+        marg, _ = integrate.quad(lambda t, mu=mu: np.exp(post.log_density(mu, t)), 0.0, np.inf, epsrel=1e-11)
         assert np.log(marg) == pytest.approx(stats.t.logpdf(mu, df, loc, scale), abs=1e-8)
     assert post.mu_std() == pytest.approx(stats.t.std(df, loc, scale), rel=1e-12)
 
