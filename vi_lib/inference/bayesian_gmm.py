@@ -342,7 +342,7 @@ def bgmm_update_resp(x: np.ndarray, q: BayesianGMMVariational) -> np.ndarray:
 
     References
     ----------
-    bishop2006pattern (Eqs. 10.46-10.49, 10.64-10.66).
+    bishop2006pattern (Eqs. 10.46-10.49 and 10.64-10.66).
 
     Notes
     -----
@@ -387,7 +387,7 @@ def bgmm_update_globals(x: np.ndarray, resp: np.ndarray, prior: BayesianGMMPrior
 
     References
     ----------
-    bishop2006pattern (Eqs. 10.51-10.53, 10.58, 10.60-10.63).
+    bishop2006pattern (Eqs. 10.51-10.53 and 10.58-10.63).
 
     Notes
     -----
@@ -446,7 +446,7 @@ def bgmm_elbo(x: np.ndarray, resp: np.ndarray, q: BayesianGMMVariational, prior:
 
     References
     ----------
-    bishop2006pattern (Eqs. 10.70-10.77, B.79, B.82); blei2017variational.
+    bishop2006pattern (Eqs. 10.70-10.77 and B.79-B.82); blei2017variational.
 
     Notes
     -----
