@@ -121,8 +121,8 @@ def _sq_mahalanobis(x: np.ndarray, means: np.ndarray, chol: np.ndarray, *, chunk
     for start in range(0, n, rows):
         y = x[start:start + rows] @ stacked
         y -= offset
-        y *= y
-        out[start:start + rows] = y.reshape(-1, k, d).sum(axis=2)
+        y = y.reshape(-1, k, d)
+        out[start:start + rows] = np.einsum("nkd,nkd->nk", y, y)  # much faster than a sum over a short axis
     return out
 
 
