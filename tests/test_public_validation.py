@@ -141,6 +141,28 @@ def _axes() -> Any:
     return plt.subplots()[1]
 
 
+
+def _x2d() -> np.ndarray:
+    return np.array([[-1.2, 0.3], [-0.8, 0.1], [0.9, -0.4], [1.1, 0.6], [1.3, -0.2], [-0.5, 0.8]])
+
+
+def _bgmm_prior() -> vi_lib.BayesianGMMPrior:
+    return vi_lib.BayesianGMMPrior(concentration=1.0, mean=np.zeros(2), mean_precision=1.0, dof=2.0, scale=np.eye(2))
+
+
+def _bgmm_q(d: int = 2) -> vi_lib.BayesianGMMVariational:
+    return vi_lib.BayesianGMMVariational(concentration=np.array([2.0, 3.0]), mean_precision=np.array([1.5, 2.5]),
+                                         means=np.zeros((2, d)), dof=np.array([d + 1.0, d + 2.0]),
+                                         scale=np.tile(np.eye(d), (2, 1, 1)))
+
+
+def _bgmm_resp() -> np.ndarray:
+    return np.full((6, 2), 0.5)
+
+
+BGMM = dict(concentration=np.array([2.0, 3.0]), mean_precision=np.array([1.5, 2.5]), means=np.zeros((2, 2)),
+            dof=np.array([3.0, 4.0]), scale=np.tile(np.eye(2), (2, 1, 1)))
+
 MIX = dict(weights=np.array([0.3, 0.7]), means=np.array([-1.0, 2.0]), stds=np.array([0.5, 1.0]))
 
 
@@ -173,6 +195,7 @@ def _f(fn: Callable[[], Any]) -> Callable[[], Any]:
     return fn
 
 
+x2_, bprior_, bq_, bresp_ = _f(_x2d), _f(_bgmm_prior), _f(_bgmm_q), _f(_bgmm_resp)
 rng_, nn_, gmm_, x1_, resp_, lr_, tgt_, vae_, cnt_, ax_ = (
     _f(_rng),
     _f(_nn_model),
@@ -614,6 +637,107 @@ SPECS: dict[str, Spec] = {
         positive=("variance_floor",),
         typed=("x", "resp"),
         extra=(("resp", "shape", np.full((4, 2), 0.5)),),
+    ),
+    # --- Bayesian Gaussian mixture by CAVI ----------------------------------------------------------
+    "BayesianGMMPrior": Spec(
+        _v(concentration=1.0, mean=np.zeros(2), mean_precision=1.0, dof=2.0, scale=np.eye(2)),
+        finite=("concentration", "mean", "mean_precision", "dof", "scale"),
+        positive=("concentration", "mean_precision"),
+        typed=("concentration", "mean", "mean_precision", "dof", "scale"),
+        extra=(
+            ("dof", "below-d-minus-1", 1.0),
+            ("dof", "array", np.full(2, 3.0)),
+            ("mean", "shape", np.zeros((2, 2))),
+            ("scale", "shape", np.eye(3)),
+            ("scale", "not-pd", -np.eye(2)),
+            ("scale", "asymmetric", np.array([[1.0, 0.5], [0.0, 1.0]])),
+        ),
+    ),
+    "BayesianGMMVariational": Spec(
+        _v(**BGMM),
+        finite=("concentration", "mean_precision", "means", "dof", "scale"),
+        positive=("concentration", "mean_precision"),
+        typed=("concentration", "mean_precision", "means", "dof", "scale"),
+        extra=(
+            ("dof", "below-d-minus-1", np.array([3.0, 0.5])),
+            ("mean_precision", "shape", np.ones(3)),
+            ("means", "shape", np.zeros((3, 2))),
+            ("scale", "shape", np.tile(np.eye(3), (2, 1, 1))),
+            ("scale", "not-pd", np.stack([np.eye(2), -np.eye(2)])),
+        ),
+    ),
+    "default_bgmm_prior": Spec(
+        _v(x=x2_, n_components=2),
+        finite=("x", "concentration"),
+        positive=("n_components", "concentration"),
+        typed=("x", "n_components"),
+        extra=(("x", "shape", np.zeros(5)), ("x", "one-row", np.zeros((1, 2))), ("x", "singular", np.ones((5, 2)))),
+    ),
+    "bgmm_predictive_log_density": Spec(
+        _v(x_new=x2_, q=bq_),
+        finite=("x_new",),
+        typed=("x_new", "q"),
+        extra=(("x_new", "shape", np.zeros(3)), ("x_new", "empty", np.zeros((0, 2))), ("q", "wrong-dim", _bgmm_q(3))),
+    ),
+    "bgmm_update_resp": Spec(
+        _v(x=x2_, q=bq_),
+        finite=("x",),
+        typed=("x", "q"),
+        extra=(("x", "shape", np.zeros(3)), ("q", "wrong-dim", _bgmm_q(3)), ("q", "prior", _bgmm_prior())),
+    ),
+    "bgmm_update_globals": Spec(
+        _v(x=x2_, resp=bresp_, prior=bprior_),
+        finite=("x", "resp"),
+        typed=("x", "resp", "prior"),
+        extra=(
+            ("resp", "shape", np.full((5, 2), 0.5)),
+            ("resp", "rows-not-normalised", np.ones((6, 2))),
+            ("resp", "negative", np.tile([1.5, -0.5], (6, 1))),
+            ("prior", "wrong-dim", vi_lib.BayesianGMMPrior(1.0, np.zeros(3), 1.0, 3.0, np.eye(3))),
+        ),
+    ),
+    "bgmm_elbo": Spec(
+        _v(x=x2_, resp=bresp_, q=bq_, prior=bprior_),
+        finite=("x", "resp"),
+        typed=("x", "resp", "q", "prior"),
+        extra=(
+            ("resp", "shape", np.full((5, 2), 0.5)),
+            ("resp", "rows-not-normalised", np.ones((6, 2))),
+            ("q", "wrong-k", vi_lib.BayesianGMMVariational(np.ones(3), np.ones(3), np.zeros((3, 2)), np.full(3, 2.0),
+                                                          np.tile(np.eye(2), (3, 1, 1)))),
+            ("prior", "wrong-dim", vi_lib.BayesianGMMPrior(1.0, np.zeros(3), 1.0, 3.0, np.eye(3))),
+        ),
+    ),
+    "bgmm_init_resp": Spec(
+        _v(x=x2_, n_components=2, rng=rng_),
+        finite=("x",),
+        positive=("n_components",),
+        typed=("x", "n_components", "rng"),
+        extra=(("method", "unknown", "k-means++"), ("x", "shape", np.zeros(6)),
+               ("x", "fewer-rows-than-k", np.zeros((1, 2)))),
+    ),
+    "fit_bgmm_cavi": Spec(
+        _v(x=x2_, n_components=2, prior=bprior_, init_resp=bresp_, max_iter=3),
+        finite=("x", "init_resp", "rtol"),
+        positive=("n_components", "max_iter"),
+        typed=("x", "n_components", "prior"),
+        extra=(
+            ("rtol", "negative", -1.0),
+            ("init_resp", "shape", np.full((6, 3), 1 / 3)),
+            ("init_resp", "rows-not-normalised", np.ones((6, 2))),
+            ("record_every_update", "str", "yes"),
+            ("prior", "wrong-dim", vi_lib.BayesianGMMPrior(1.0, np.zeros(3), 1.0, 3.0, np.eye(3))),
+        ),
+    ),
+    "fit_bgmm_cavi[rng]": Spec(
+        _v(x=x2_, n_components=2, prior=bprior_), extra=(("rng", "missing", None), ("rng", "str", "abc")),
+        where="fit_bgmm_cavi", run_valid=False,
+    ),
+    "sklearn_lower_bound_offset": Spec(
+        _v(n_samples=6, n_components=2, prior=bprior_),
+        positive=("n_samples", "n_components"),
+        typed=("n_samples", "n_components", "prior"),
+        extra=(("n_samples", "float", 6.0),),
     ),
     # --- Black-box VI gradients ----------------------------------------------------------------------
     "fit_bbvi": Spec(
@@ -1103,6 +1227,7 @@ EXEMPT: dict[str, str] = {
     "GaussianFit": "result NamedTuple built by fit_gaussian_q",
     "MonteCarloEstimate": "result NamedTuple built by the Monte Carlo ELBO estimators",
     "EMResult": "result dataclass built by fit_em",
+    "CAVIResult": "result dataclass built by the fit_*_cavi functions (e.g. fit_bgmm_cavi)",
     "BBVIResult": "result dataclass built by fit_bbvi",
     "EstimatorStats": "result dataclass built by replicate_estimator",
     "GradientSummary": "result dataclass built by summarize_gradients",
@@ -1111,7 +1236,6 @@ EXEMPT: dict[str, str] = {
     "ImportanceDiagnostics": "result dataclass built by importance_diagnostics",
     "DigitsSplit": "data container built by load_digits_split",
     "TrainHistory": "result dataclass filled by train_vae",
-    "CAVIResult": "result dataclass built by the fit_*_cavi functions",
     "NormalGammaPosterior": "parameter container returned by NormalGamma.posterior (and .prior)",
     "load_checkpoint": "path argument only; CheckpointError cases are tested in test_vae_cli.py",
     "save_checkpoint": "path and state dict only; round trip tested in test_vae_cli.py",

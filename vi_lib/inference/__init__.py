@@ -4,10 +4,11 @@ The package namespace is the union of its modules' ``__all__``; a new module add
 """
 
 
-from . import bbvi, cavi, em, kl_fitting
+from . import bayesian_gmm, bbvi, cavi, em, kl_fitting
+from .bayesian_gmm import *  # noqa: F403
 from .bbvi import *  # noqa: F403
 from .cavi import *  # noqa: F403
 from .em import *  # noqa: F403
 from .kl_fitting import *  # noqa: F403
 
-__all__ = [*bbvi.__all__, *cavi.__all__, *em.__all__, *kl_fitting.__all__]
+__all__ = [*bayesian_gmm.__all__, *bbvi.__all__, *cavi.__all__, *em.__all__, *kl_fitting.__all__]

@@ -114,21 +114,24 @@ class CAVIResult:
 
 
 def run_cavi_sweeps(params: Any, updates: list, elbo_fn: Any, *, max_iter: int, rtol: float,
-                    record_every_update: bool = True, atol: float = 0.0) -> CAVIResult:
+                    record_every_update: bool = True, atol: float = 0.0, keep: Any = None) -> CAVIResult:
     """Shared CAVI loop (internal): apply ``updates`` in order until the ELBO stops rising.
 
     ``updates`` is a list of ``(name, fn)`` with ``fn(params) -> params``; ``elbo_fn(params)`` is
     the ELBO in nats. The loop stops after a sweep whose ELBO increase is below
     ``rtol * |ELBO|`` or below ``atol`` (converged), or after ``max_iter`` sweeps. With ``record_every_update=False``
     the ELBO is evaluated once per sweep and ``elbo_trace`` equals ``elbo`` (for benchmarks).
-    Inputs are validated by the public callers.
+    ``keep(params)``, if given, is what ``params_history`` stores after each sweep (default: the
+    state itself), so that a sweep state holding per-point arrays (responsibilities) need not be
+    kept T times. Inputs are validated by the public callers.
     """
+    keep = (lambda p: p) if keep is None else keep
     names = tuple(name for name, _ in updates)
     value = float(elbo_fn(params))
     trace = [value]
     labels = ["init"]
     sweeps = [value]
-    history = [params]
+    history = [keep(params)]
     converged = False
     for _ in range(max_iter):
         for i, (name, fn) in enumerate(updates):
@@ -137,7 +140,7 @@ def run_cavi_sweeps(params: Any, updates: list, elbo_fn: Any, *, max_iter: int, 
                 trace.append(float(elbo_fn(params)))
                 labels.append(name)
         sweeps.append(trace[-1])
-        history.append(params)
+        history.append(keep(params))
         if sweeps[-1] - sweeps[-2] < max(rtol * abs(sweeps[-1]), atol):
             converged = True
             break
