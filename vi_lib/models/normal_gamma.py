@@ -28,13 +28,12 @@ from scipy.special import gammaln
 
 from .._validation import (
     ValidationError,
-    as_array,
+    check_finite,
     check_int,
     check_positive,
     check_rng,
     check_scalar,
     check_vector,
-    describe,
 )
 
 __all__ = [
@@ -133,9 +132,7 @@ class NormalGammaPosterior:
             Log density in nats.
         """
         where = "NormalGammaPosterior.log_density"
-        mu = as_array("mu", mu, where=where)
-        if not np.all(np.isfinite(mu)):
-            raise ValidationError(f"{where}: `mu` must be finite (no NaN or infinity); received {describe(mu)}.")
+        mu = check_finite("mu", mu, where=where)
         tau = check_positive("tau", tau, where=where)
         val = _normal_gamma_log_density(mu, np.asarray(tau), self.mean, self.mean_precision, self.shape, self.rate)
         return float(val) if np.ndim(val) == 0 else val
@@ -264,9 +261,7 @@ class NormalGamma:
         """
         where = "NormalGamma.log_joint"
         x = check_vector(x, where)
-        mu = as_array("mu", mu, where=where)
-        if not np.all(np.isfinite(mu)):
-            raise ValidationError(f"{where}: `mu` must be finite (no NaN or infinity); received {describe(mu)}.")
+        mu = check_finite("mu", mu, where=where)
         tau = np.asarray(check_positive("tau", tau, where=where))
         n, xbar = x.size, float(x.mean())
         ss = float(np.sum((x - xbar) ** 2))
@@ -316,9 +311,7 @@ class NormalGamma:
         """
         where = "NormalGamma.conditional_tau"
         x = check_vector(x, where)
-        mu = as_array("mu", mu, where=where)
-        if not np.all(np.isfinite(mu)):
-            raise ValidationError(f"{where}: `mu` must be finite (no NaN or infinity); received {describe(mu)}.")
+        mu = check_finite("mu", mu, where=where)
         n, xbar = x.size, float(x.mean())
         sq = float(np.sum((x - xbar) ** 2)) + n * (xbar - mu) ** 2
         rate = self.rate + 0.5 * sq + 0.5 * self.mean_precision * (mu - self.prior_mean) ** 2
