@@ -6,9 +6,9 @@ factorises further, by the model's structure alone, into
 
 .. math::
 
-    q(Z) = \\prod_n \\mathrm{Cat}(z_n \\mid r_n), \\qquad
-    q(\\pi) = \\mathrm{Dir}(\\pi \\mid \\alpha), \\qquad
-    q(\\mu_k, \\Lambda_k) = \\mathcal{N}\\big(\\mu_k \\mid m_k, (\\beta_k \\Lambda_k)^{-1}\\big)\\,
+    q(Z) &= \\prod_n \\mathrm{Cat}(z_n \\mid r_n), \\qquad
+    q(\\pi) = \\mathrm{Dir}(\\pi \\mid \\alpha), \\\\
+    q(\\mu_k, \\Lambda_k) &= \\mathcal{N}\\big(\\mu_k \\mid m_k, (\\beta_k \\Lambda_k)^{-1}\\big)\\,
     \\mathcal{W}(\\Lambda_k \\mid W_k, \\nu_k).
 
 CAVI alternates two exact coordinate updates: the global factors from the responsibilities
@@ -327,10 +327,10 @@ def bgmm_update_resp(x: np.ndarray, q: BayesianGMMVariational) -> np.ndarray:
 
     .. math::
 
-        \\ln \\rho_{nk} = \\mathbb{E}[\\ln \\pi_k] + \\tfrac12 \\mathbb{E}[\\ln |\\Lambda_k|]
-        - \\tfrac{D}{2} \\ln(2\\pi)
-        - \\tfrac12 \\big(D \\beta_k^{-1} + \\nu_k (x_n - m_k)^\\top W_k (x_n - m_k)\\big), \\qquad
-        r_{nk} = \\frac{\\rho_{nk}}{\\sum_j \\rho_{nj}},
+        \\ln \\rho_{nk} &= \\mathbb{E}[\\ln \\pi_k] + \\tfrac12 \\mathbb{E}[\\ln |\\Lambda_k|]
+        - \\tfrac{D}{2} \\ln(2\\pi) \\\\
+        &\\quad - \\tfrac12 \\big(D \\beta_k^{-1} + \\nu_k (x_n - m_k)^\\top W_k (x_n - m_k)\\big), \\\\
+        r_{nk} &= \\frac{\\rho_{nk}}{\\sum_j \\rho_{nj}},
 
     with :math:`\\mathbb{E}[\\ln \\pi_k] = \\psi(\\alpha_k) - \\psi(\\sum_j \\alpha_j)` (Eq. 10.66) and
     :math:`\\mathbb{E}[\\ln |\\Lambda_k|] = \\sum_{i=1}^D \\psi\\big(\\tfrac{\\nu_k + 1 - i}{2}\\big)
@@ -415,9 +415,9 @@ def bgmm_elbo(x: np.ndarray, resp: np.ndarray, q: BayesianGMMVariational, prior:
 
     .. math::
 
-        \\mathcal{L} = \\mathbb{E}[\\ln p(X \\mid Z, \\mu, \\Lambda)] + \\mathbb{E}[\\ln p(Z \\mid \\pi)]
-        + \\mathbb{E}[\\ln p(\\pi)] + \\mathbb{E}[\\ln p(\\mu, \\Lambda)]
-        - \\mathbb{E}[\\ln q(Z)] - \\mathbb{E}[\\ln q(\\pi)] - \\mathbb{E}[\\ln q(\\mu, \\Lambda)].
+        \\mathcal{L} &= \\mathbb{E}[\\ln p(X \\mid Z, \\mu, \\Lambda)] + \\mathbb{E}[\\ln p(Z \\mid \\pi)]
+        + \\mathbb{E}[\\ln p(\\pi)] + \\mathbb{E}[\\ln p(\\mu, \\Lambda)] \\\\
+        &\\quad - \\mathbb{E}[\\ln q(Z)] - \\mathbb{E}[\\ln q(\\pi)] - \\mathbb{E}[\\ln q(\\mu, \\Lambda)].
 
     The first, second and fifth terms are :math:`\\sum_{nk} r_{nk} (\\ln \\rho_{nk} - \\ln r_{nk})` with
     :math:`\\rho` of :func:`bgmm_update_resp`. The others keep the Dirichlet normalisers
@@ -431,8 +431,8 @@ def bgmm_elbo(x: np.ndarray, resp: np.ndarray, q: BayesianGMMVariational, prior:
 
     .. math::
 
-        \\mathcal{L} = -\\sum_{nk} r_{nk} \\ln r_{nk} + \\ln \\frac{C(\\alpha_0 \\mathbf{1}_K)}{C(\\alpha)}
-        + \\sum_k \\Big[\\ln \\frac{B(W_0, \\nu_0)}{B(W_k, \\nu_k)}
+        \\mathcal{L} &= -\\sum_{nk} r_{nk} \\ln r_{nk} + \\ln \\frac{C(\\alpha_0 \\mathbf{1}_K)}{C(\\alpha)} \\\\
+        &\\quad + \\sum_k \\Big[\\ln \\frac{B(W_0, \\nu_0)}{B(W_k, \\nu_k)}
         + \\frac{D}{2} \\ln \\frac{\\beta_0}{\\beta_k}\\Big] - \\frac{ND}{2} \\ln 2\\pi,
 
     and scikit-learn keeps only the terms that change; the difference is :func:`sklearn_lower_bound_offset`.
@@ -478,8 +478,8 @@ def sklearn_lower_bound_offset(n_samples: int, n_components: int, prior: Bayesia
 
     .. math::
 
-        \\mathcal{L}_{\\mathrm{sk}} = -\\sum_{nk} r_{nk} \\ln r_{nk} - \\ln C(\\alpha)
-        - \\sum_k \\big[\\ln B(W_k, \\nu_k) + \\tfrac{D(D-1)}{4} \\ln \\pi\\big]
+        \\mathcal{L}_{\\mathrm{sk}} &= -\\sum_{nk} r_{nk} \\ln r_{nk} - \\ln C(\\alpha) \\\\
+        &\\quad - \\sum_k \\big[\\ln B(W_k, \\nu_k) + \\tfrac{D(D-1)}{4} \\ln \\pi\\big]
         - \\tfrac{D}{2} \\sum_k \\ln \\beta_k
 
     with ``q`` the global update of ``resp`` (its ``_log_wishart_norm`` drops the :math:`\\ln \\pi` term of
@@ -488,8 +488,8 @@ def sklearn_lower_bound_offset(n_samples: int, n_components: int, prior: Bayesia
 
     .. math::
 
-        \\mathcal{L} - \\mathcal{L}_{\\mathrm{sk}} = \\ln C(\\alpha_0 \\mathbf{1}_K) + K \\ln B(W_0, \\nu_0)
-        + \\tfrac{KD}{2} \\ln \\beta_0 + \\tfrac{K D (D-1)}{4} \\ln \\pi - \\tfrac{ND}{2} \\ln (2\\pi).
+        \\mathcal{L} - \\mathcal{L}_{\\mathrm{sk}} &= \\ln C(\\alpha_0 \\mathbf{1}_K) + K \\ln B(W_0, \\nu_0) \\\\
+        &\\quad + \\tfrac{KD}{2} \\ln \\beta_0 + \\tfrac{K D (D-1)}{4} \\ln \\pi - \\tfrac{ND}{2} \\ln (2\\pi).
 
     The identity holds only where ``q`` is optimal for ``resp`` (scikit-learn's state when it records the
     bound), not after the responsibilities are updated.

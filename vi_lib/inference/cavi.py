@@ -344,10 +344,12 @@ def normal_gamma_elbo(x: Any, model: NormalGamma, q: NormalGammaMeanField) -> fl
 
     .. math::
 
-        \\mathcal{L} = \\frac{n + 1}{2}\\big(\\mathbb{E}\\log\\tau - \\log 2\\pi\\big) + \\frac12\\log\\lambda_0
-        - \\frac{\\mathbb{E}[\\tau]}{2} E_2
-        + a_0 \\log b_0 - \\log\\Gamma(a_0) + (a_0 - 1)\\mathbb{E}\\log\\tau - b_0 \\mathbb{E}[\\tau]
-        + \\tfrac12 \\log\\frac{2\\pi e}{\\lambda} + a - \\log b + \\log\\Gamma(a) + (1 - a)\\psi(a).
+        \\mathcal{L} &= \\frac{n + 1}{2}\\big(\\mathbb{E}\\log\\tau - \\log 2\\pi\\big)
+        + \\frac12\\log\\lambda_0 - \\frac{\\mathbb{E}[\\tau]}{2} E_2 \\\\
+        &\\quad + a_0 \\log b_0 - \\log\\Gamma(a_0) + (a_0 - 1)\\mathbb{E}\\log\\tau
+        - b_0 \\mathbb{E}[\\tau] \\\\
+        &\\quad + \\tfrac12 \\log\\frac{2\\pi e}{\\lambda} + a - \\log b + \\log\\Gamma(a)
+        + (1 - a)\\psi(a).
 
     It is at most :meth:`vi_lib.NormalGamma.log_evidence`; the gap is
     :math:`\\mathrm{KL}(q \\,\\|\\, p(\\mu, \\tau \\mid x))`.
@@ -683,9 +685,10 @@ def mixture_elbo(x: Any, q: MixtureMeanField, prior_mean: float, prior_std: floa
 
     .. math::
 
-        \\mathcal{L} = \\sum_k \\mathbb{E}[\\log \\mathcal{N}(\\mu_k \\mid m_0, s_0^2)]
-        + \\sum_{i,k} \\varphi_{ik}\\big(\\log w_k + \\mathbb{E}[\\log \\mathcal{N}(x_i \\mid \\mu_k, \\sigma^2)]\\big)
-        - \\sum_{i,k} \\varphi_{ik} \\log \\varphi_{ik} + \\sum_k \\tfrac12 \\log(2\\pi e s_k^2),
+        \\mathcal{L} &= \\sum_k \\mathbb{E}[\\log \\mathcal{N}(\\mu_k \\mid m_0, s_0^2)] \\\\
+        &\\quad + \\sum_{i,k} \\varphi_{ik}\\big(\\log w_k
+        + \\mathbb{E}[\\log \\mathcal{N}(x_i \\mid \\mu_k, \\sigma^2)]\\big) \\\\
+        &\\quad - \\sum_{i,k} \\varphi_{ik} \\log \\varphi_{ik} + \\sum_k \\tfrac12 \\log(2\\pi e s_k^2),
 
     with :math:`\\mathbb{E}[(x_i - \\mu_k)^2] = (x_i - m_k)^2 + s_k^2`. It is at most
     :math:`\\log p(x)` (:func:`vi_lib.gmm_log_evidence_exact` for uniform weights). With point means

@@ -132,8 +132,8 @@ class BayesianGMMPrior:
 
     .. math::
 
-        p(\\pi) = \\mathrm{Dir}(\\pi \\mid \\alpha_0 \\mathbf{1}_K), \\qquad
-        p(\\mu_k, \\Lambda_k) = \\mathcal{N}\\big(\\mu_k \\mid m_0, (\\beta_0 \\Lambda_k)^{-1}\\big)\\,
+        p(\\pi) &= \\mathrm{Dir}(\\pi \\mid \\alpha_0 \\mathbf{1}_K), \\\\
+        p(\\mu_k, \\Lambda_k) &= \\mathcal{N}\\big(\\mu_k \\mid m_0, (\\beta_0 \\Lambda_k)^{-1}\\big)\\,
         \\mathcal{W}(\\Lambda_k \\mid W_0, \\nu_0),
 
     where :math:`\\mathcal{W}(\\Lambda \\mid W, \\nu) = B(W, \\nu) |\\Lambda|^{(\\nu - D - 1)/2}
@@ -210,7 +210,9 @@ def _check_prior(prior: object, where: str, dim: int | None = None, name: str = 
 
 
 def default_bgmm_prior(x: np.ndarray, n_components: int, *, concentration: float | None = None) -> BayesianGMMPrior:
-    """scikit-learn's default prior for ``BayesianGaussianMixture(covariance_type="full")``, from the data.
+    """scikit-learn's default prior for a full-covariance Bayesian Gaussian mixture, from the data.
+
+    It is the prior of ``BayesianGaussianMixture(covariance_type="full")`` with default arguments:
 
     .. math::
 
@@ -269,9 +271,9 @@ def bgmm_predictive_log_density(x_new: np.ndarray, q: Any) -> np.ndarray:
 
     .. math::
 
-        p(\\hat x \\mid X) \\approx \\frac{1}{\\hat\\alpha} \\sum_{k=1}^K \\alpha_k\\,
-        \\mathrm{St}\\big(\\hat x \\mid m_k, L_k, \\nu_k + 1 - D\\big), \\qquad
-        L_k = \\frac{(\\nu_k + 1 - D)\\, \\beta_k}{1 + \\beta_k} W_k,
+        p(\\hat x \\mid X) &\\approx \\frac{1}{\\hat\\alpha} \\sum_{k=1}^K \\alpha_k\\,
+        \\mathrm{St}\\big(\\hat x \\mid m_k, L_k, \\nu_k + 1 - D\\big), \\\\
+        L_k &= \\frac{(\\nu_k + 1 - D)\\, \\beta_k}{1 + \\beta_k} W_k,
 
     with :math:`\\hat\\alpha = \\sum_k \\alpha_k` and :math:`\\mathrm{St}(x \\mid m, L, \\nu)` the
     multivariate Student-t with location m, precision matrix L and :math:`\\nu` degrees of freedom

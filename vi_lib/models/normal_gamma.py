@@ -153,7 +153,7 @@ class NormalGamma:
 
     .. math::
 
-        \\lambda_n = \\lambda_0 + n, \\quad m_n = \\frac{\\lambda_0 \\mu_0 + n \\bar x}{\\lambda_n}, \\quad
+        \\lambda_n = \\lambda_0 + n, \\quad m_n = \\frac{\\lambda_0 \\mu_0 + n \\bar x}{\\lambda_n}, \\\\
         a_n = a_0 + \\frac n2, \\quad
         b_n = b_0 + \\frac S2 + \\frac{\\lambda_0 n (\\bar x - \\mu_0)^2}{2 \\lambda_n},
 
@@ -161,8 +161,8 @@ class NormalGamma:
 
     .. math::
 
-        \\log p(x) = \\log\\Gamma(a_n) - \\log\\Gamma(a_0) + a_0 \\log b_0 - a_n \\log b_n
-        + \\frac12 \\log\\frac{\\lambda_0}{\\lambda_n} - \\frac n2 \\log(2\\pi).
+        \\log p(x) &= \\log\\Gamma(a_n) - \\log\\Gamma(a_0) + a_0 \\log b_0 - a_n \\log b_n \\\\
+        &\\quad + \\frac12 \\log\\frac{\\lambda_0}{\\lambda_n} - \\frac n2 \\log(2\\pi).
 
     Parameters
     ----------
