@@ -23,6 +23,7 @@ from .._validation import (
     check_int,
     check_positive,
     check_probability,
+    check_scalar,
     check_shape,
     describe,
 )
@@ -164,8 +165,47 @@ class BayesianLogisticRegression:
         """Number of coefficients D."""
         return int(self.X.shape[1])
 
+    @property
+    def n_data(self) -> int:
+        """Number of data points N."""
+        return int(self.X.shape[0])
+
     def _z(self, z: Any, where: str) -> np.ndarray:
         return check_finite("z", check_shape("z", z, (None, self.dim), where=where), where=where)
+
+    def _idx(self, idx: Any, where: str) -> np.ndarray:
+        """``idx`` as a non-empty 1-D integer array of row indices in [0, N) (repeats allowed)."""
+        arr = np.asarray(idx)
+        if arr.ndim != 1 or arr.size == 0 or not np.issubdtype(arr.dtype, np.integer):
+            raise ValidationError(
+                f"{where}: `idx` must be a non-empty 1-D array of integer row indices; received {describe(idx)}."
+            )
+        if arr.min() < 0 or arr.max() >= self.n_data:
+            raise ValidationError(
+                f"{where}: `idx` must hold row indices in [0, {self.n_data}); received values from "
+                f"{int(arr.min())} to {int(arr.max())}."
+            )
+        return arr
+
+    def _scale(self, scale: Any, idx: np.ndarray, where: str) -> float:
+        if scale is None:
+            return self.n_data / idx.size
+        return check_scalar("scale", scale, where, positive=True)
+
+    def _log_prior(self, z: np.ndarray) -> np.ndarray:
+        s2 = self.prior_std**2
+        return -0.5 * np.sum(z**2, axis=1) / s2 - 0.5 * self.dim * (_LOG_2PI + np.log(s2))
+
+    def _log_lik(self, z: np.ndarray, X: np.ndarray, y: np.ndarray) -> np.ndarray:
+        eta = z @ X.T
+        return eta @ y - np.logaddexp(0.0, eta).sum(axis=1)
+
+    def _grad_log_lik(self, z: np.ndarray, X: np.ndarray, y: np.ndarray) -> np.ndarray:
+        return (y - expit(z @ X.T)) @ X
+
+    def _rows(self, idx: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+        """The rows ``idx`` of (X, y); all of them, uncopied, for ``None``."""
+        return (self.X, self.y) if idx is None else (self.X[idx], self.y[idx])
 
     def log_joint(self, z: Any) -> np.ndarray:
         """Log joint at each row of ``z`` (shape (S, D)); returns shape (S,).
@@ -181,11 +221,7 @@ class BayesianLogisticRegression:
             :math:`\\log p(y, z_s \\mid X)`, in nats.
         """
         z = self._z(z, "BayesianLogisticRegression.log_joint")
-        eta = z @ self.X.T
-        loglik = eta @ self.y - np.logaddexp(0.0, eta).sum(axis=1)
-        s2 = self.prior_std**2
-        logprior = -0.5 * np.sum(z**2, axis=1) / s2 - 0.5 * self.dim * (_LOG_2PI + np.log(s2))
-        return loglik + logprior
+        return self._log_lik(z, self.X, self.y) + self._log_prior(z)
 
     def grad_log_joint(self, z: Any) -> np.ndarray:
         """Gradient of the log joint at each row of ``z`` (shape (S, D)); returns shape (S, D).
@@ -201,7 +237,141 @@ class BayesianLogisticRegression:
             Row s is :math:`\\nabla_z \\log p(y, z_s \\mid X)`.
         """
         z = self._z(z, "BayesianLogisticRegression.grad_log_joint")
-        return (self.y - expit(z @ self.X.T)) @ self.X - z / self.prior_std**2
+        return self._grad_log_lik(z, self.X, self.y) - z / self.prior_std**2
+
+    def log_prior(self, z: Any) -> np.ndarray:
+        """Log prior :math:`\\log \\mathcal{N}(z_s; 0, s^2 I)` at each row of ``z``; returns shape (S,).
+
+        Parameters
+        ----------
+        z : array_like of shape (S, D)
+            Finite coefficient vectors, one per row.
+
+        Returns
+        -------
+        numpy.ndarray of shape (S,)
+            :math:`-\\lVert z_s \\rVert^2 / (2 s^2) - (D/2) \\log(2 \\pi s^2)`.
+        """
+        return self._log_prior(self._z(z, "BayesianLogisticRegression.log_prior"))
+
+    def grad_log_prior(self, z: Any) -> np.ndarray:
+        """Gradient :math:`-z_s / s^2` of the log prior at each row of ``z``; returns shape (S, D).
+
+        Parameters
+        ----------
+        z : array_like of shape (S, D)
+            Finite coefficient vectors, one per row.
+
+        Returns
+        -------
+        numpy.ndarray of shape (S, D)
+            Row s is :math:`\\nabla_z \\log p(z_s)`.
+        """
+        return -self._z(z, "BayesianLogisticRegression.grad_log_prior") / self.prior_std**2
+
+    def log_likelihood_terms(self, z: Any, idx: Any = None) -> np.ndarray:
+        """Per-datum log-likelihood terms :math:`\\log p(y_n \\mid x_n, z_s)` for the rows ``idx``.
+
+        .. math::
+
+            \\ell_n(z) = y_n \\eta_n - \\log(1 + e^{\\eta_n}), \\qquad \\eta_n = x_n^\\top z.
+
+        Parameters
+        ----------
+        z : array_like of shape (S, D)
+            Finite coefficient vectors, one per row.
+        idx : array_like of int of shape (B,), optional
+            Row indices in [0, N) (repeats allowed); default all N rows in order.
+
+        Returns
+        -------
+        numpy.ndarray of shape (S, B)
+            Entry (s, b) is :math:`\\ell_{\\mathrm{idx}_b}(z_s)`, in nats.
+        """
+        where = "BayesianLogisticRegression.log_likelihood_terms"
+        z = self._z(z, where)
+        X, y = self._rows(None if idx is None else self._idx(idx, where))
+        eta = z @ X.T
+        return eta * y - np.logaddexp(0.0, eta)
+
+    def minibatch_log_joint(self, z: Any, idx: Any, scale: Any = None) -> np.ndarray:
+        """Minibatch estimate of the log joint: the prior plus the scaled log likelihood of the rows ``idx``.
+
+        .. math::
+
+            \\widehat{\\log p}(y, z) = \\log p(z) + c \\sum_{n \\in B} \\log p(y_n \\mid x_n, z),
+            \\qquad c = N / |B| \\text{ by default}.
+
+        With :math:`B` a uniformly random subset of size :math:`|B|` (or :math:`|B|` draws with
+        replacement) and :math:`c = N/|B|`, the expectation over :math:`B` is the full log joint.
+
+        Parameters
+        ----------
+        z : array_like of shape (S, D)
+            Finite coefficient vectors, one per row.
+        idx : array_like of int of shape (B,)
+            Row indices of the minibatch, in [0, N) (repeats allowed).
+        scale : float, optional
+            Positive weight c of the batch log likelihood; default ``N / len(idx)``.
+
+        Returns
+        -------
+        numpy.ndarray of shape (S,)
+            The estimate at each row of ``z``, in nats; equal to :meth:`log_joint` for
+            ``idx = arange(N)`` and the default scale.
+
+        References
+        ----------
+        titsias2014doubly, hoffman2013stochastic
+        """
+        where = "BayesianLogisticRegression.minibatch_log_joint"
+        z = self._z(z, where)
+        idx = self._idx(idx, where)
+        return self._minibatch_log_joint(z, idx, self._scale(scale, idx, where))
+
+    def minibatch_grad_log_joint(self, z: Any, idx: Any, scale: Any = None) -> np.ndarray:
+        """Gradient of :meth:`minibatch_log_joint`, an unbiased estimate of :meth:`grad_log_joint`.
+
+        .. math::
+
+            \\nabla_z \\widehat{\\log p} = -z / s^2
+            + c \\sum_{n \\in B} \\bigl(y_n - \\operatorname{sigmoid}(x_n^\\top z)\\bigr) x_n.
+
+        Parameters
+        ----------
+        z : array_like of shape (S, D)
+            Finite coefficient vectors, one per row.
+        idx : array_like of int of shape (B,)
+            Row indices of the minibatch, in [0, N) (repeats allowed).
+        scale : float, optional
+            Positive weight c of the batch log likelihood; default ``N / len(idx)``.
+
+        Returns
+        -------
+        numpy.ndarray of shape (S, D)
+            Row s is the estimate at :math:`z_s`.
+
+        References
+        ----------
+        titsias2014doubly
+        """
+        where = "BayesianLogisticRegression.minibatch_grad_log_joint"
+        z = self._z(z, where)
+        idx = self._idx(idx, where)
+        return self._minibatch_grad_log_joint(z, idx, self._scale(scale, idx, where))
+
+    def _full_batch(self, idx: np.ndarray) -> bool:
+        return idx.size == self.n_data and bool(np.all(idx == np.arange(self.n_data)))
+
+    def _minibatch_log_joint(self, z: np.ndarray, idx: np.ndarray, scale: float) -> np.ndarray:
+        """Unchecked :meth:`minibatch_log_joint` (the fitting loop validates once, up front)."""
+        X, y = self._rows(None if self._full_batch(idx) else idx)
+        return scale * self._log_lik(z, X, y) + self._log_prior(z)
+
+    def _minibatch_grad_log_joint(self, z: np.ndarray, idx: np.ndarray, scale: float) -> np.ndarray:
+        """Unchecked :meth:`minibatch_grad_log_joint`."""
+        X, y = self._rows(None if self._full_batch(idx) else idx)
+        return scale * self._grad_log_lik(z, X, y) - z / self.prior_std**2
 
     def hessian(self, z: Any) -> np.ndarray:
         """Hessian of the log joint at a single point ``z`` (shape (D,)); returns shape (D, D).
