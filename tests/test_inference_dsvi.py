@@ -237,6 +237,7 @@ def test_gradient_validates_its_arguments():
 
 
 def test_a_step_size_that_is_too_large_is_reported():
-    with pytest.raises(ValidationError, match=r"^fit_doubly_stochastic_vi: .*(became non-finite|not finite).*(R|r)educe `step_size`"):
+    pattern = r"^fit_doubly_stochastic_vi: .*(became non-finite|not finite).*(R|r)educe `step_size`"
+    with pytest.raises(ValidationError, match=pattern):
         fit_doubly_stochastic_vi(_model(n=60), np.zeros(3), batch_size=5, n_iterations=200, optimizer="robbins_monro",
                                  step_size=1e6, rng=np.random.default_rng(0))
