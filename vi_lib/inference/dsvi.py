@@ -299,8 +299,16 @@ def _per_sample(model: BayesianLogisticRegression, mean: np.ndarray, log_std: np
             f"{where}: the samples of q are not finite (largest `log_std` {float(np.max(log_std)):.4g}, largest "
             f"|`mean`| {float(np.max(np.abs(mean))):.4g}); in a fit, reduce `step_size`."
         )
-    logp = model._minibatch_log_joint(z, idx, scale)
-    grads = _pathwise_core(lambda zz: model._minibatch_grad_log_joint(zz, idx, scale), mean, log_std, eps, z, where)
+    # A diverging fit overflows here: no RuntimeWarning, the non-finite result becomes a ValidationError.
+    with np.errstate(over="ignore", invalid="ignore"):
+        logp = model._minibatch_log_joint(z, idx, scale)
+        g = model._minibatch_grad_log_joint(z, idx, scale)
+        if not (np.all(np.isfinite(logp)) and np.all(np.isfinite(g))):
+            raise ValidationError(
+                f"{where}: the minibatch log joint or its gradient became non-finite (largest |`mean`| "
+                f"{float(np.max(np.abs(mean))):.4g}); in a fit, reduce `step_size`."
+            )
+        grads = _pathwise_core(lambda _: g, mean, log_std, eps, z, where)
     return logp, grads
 
 
