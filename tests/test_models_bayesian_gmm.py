@@ -13,6 +13,7 @@ from vi_lib import (
     ValidationError,
     bgmm_predictive_log_density,
     default_bgmm_prior,
+    sample_gaussian_mixture,
 )
 
 
@@ -91,3 +92,28 @@ def test_prior_is_validated():
         bgmm_predictive_log_density(np.zeros((3, 2)), _random_q(np.random.default_rng(0), 2, 3))
     with pytest.raises(ValidationError, match=r"^bgmm_predictive_log_density: `q` must be a BayesianGMMVariational"):
         bgmm_predictive_log_density(np.zeros((3, 2)), BayesianGMMPrior(**ok))
+
+
+def test_sample_gaussian_mixture_moments_and_labels_match_the_mixture():
+    # Moments against the mixture's exact mean and covariance (law of total covariance),
+    # within 5 standard errors; a z beyond 5 happens with probability < 1e-6 per coordinate.
+    w = np.array([0.2, 0.5, 0.3])
+    m = np.array([[-3.0, 0.0], [0.0, 2.0], [4.0, -1.0]])
+    cov = np.array([np.eye(2), [[2.0, 0.8], [0.8, 1.0]], [[0.5, -0.2], [-0.2, 0.3]]])
+    x = sample_gaussian_mixture(200_000, weights=w, means=m, covariances=cov,
+                                       rng=np.random.default_rng(3))
+    mean = w @ m
+    total_cov = np.einsum("k,kij->ij", w, cov) + np.einsum("k,ki,kj->ij", w, m - mean, m - mean)
+    se = np.sqrt(np.diag(total_cov) / len(x))
+    assert np.all(np.abs(x.mean(axis=0) - mean) < 5 * se)
+    assert np.allclose(np.cov(x.T), total_cov, rtol=0.03, atol=0.03)
+    # the same rng state gives the same draws (chunked writing relies on it)
+    a = sample_gaussian_mixture(10, weights=w, means=m, covariances=cov, rng=np.random.default_rng(1))
+    b = sample_gaussian_mixture(10, weights=w, means=m, covariances=cov, rng=np.random.default_rng(1))
+    assert np.array_equal(a, b)
+
+
+def test_sample_gaussian_mixture_rejects_weights_that_do_not_sum_to_one():
+    with pytest.raises(ValidationError, match="sample_gaussian_mixture: `weights` must be a non-empty probability"):
+        sample_gaussian_mixture(5, weights=[0.5, 0.6], means=[[0.0], [1.0]], covariances=[[[1.0]], [[1.0]]],
+                                       rng=np.random.default_rng(0))

@@ -673,6 +673,15 @@ SPECS: dict[str, Spec] = {
         typed=("x", "n_components"),
         extra=(("x", "shape", np.zeros(5)), ("x", "one-row", np.zeros((1, 2))), ("x", "singular", np.ones((5, 2)))),
     ),
+    "sample_gaussian_mixture": Spec(
+        _v(n=10, weights=np.array([0.4, 0.6]), means=np.zeros((2, 2)), covariances=np.tile(np.eye(2), (2, 1, 1)),
+           rng=rng_),
+        finite=("weights", "means"),
+        positive=("n",),
+        typed=("n", "weights", "means", "covariances", "rng"),
+        extra=(("weights", "sum", np.array([0.5, 0.6])), ("means", "shape", np.zeros((3, 2))),
+               ("covariances", "not-pd", np.stack([np.eye(2), -np.eye(2)]))),
+    ),
     "bgmm_predictive_log_density": Spec(
         _v(x_new=x2_, q=bq_),
         finite=("x_new",),

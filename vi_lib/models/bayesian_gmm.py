@@ -15,6 +15,9 @@ scipy's ``wishart(df=nu0, scale=W0)`` is the same distribution).
 
 * :class:`BayesianGMMPrior` holds :math:`(\\alpha_0, m_0, \\beta_0, \\nu_0, W_0)`;
   :func:`default_bgmm_prior` builds scikit-learn's defaults from the data.
+* :func:`sample_gaussian_mixture`: draws from a mixture of full-covariance Gaussians (the data of the
+  chapters' experiments; with ``functools.partial`` it is a chunk sampler for
+  :func:`vi_lib.write_npy_in_chunks`).
 * :func:`bgmm_predictive_log_density`: the approximate posterior predictive under a fitted mean-field
   :math:`q` (a mixture of multivariate Student-t densities, Bishop Eq. 10.81).
 
@@ -39,6 +42,8 @@ from .._validation import (
     check_int,
     check_nonempty,
     check_positive_definite,
+    check_probability,
+    check_rng,
     check_scalar,
     check_shape,
     describe,
@@ -48,6 +53,7 @@ __all__ = [
     "BayesianGMMPrior",
     "default_bgmm_prior",
     "bgmm_predictive_log_density",
+    "sample_gaussian_mixture",
 ]
 
 _LOG_PI = float(np.log(np.pi))
@@ -315,3 +321,53 @@ def bgmm_predictive_log_density(x_new: np.ndarray, q: Any) -> np.ndarray:
         - 0.5 * (df + d)[None, :] * np.log1p(maha / df[None, :])
     log_w = np.log(q.concentration) - np.log(np.sum(q.concentration))
     return logsumexp(log_t + log_w[None, :], axis=1)
+
+
+def sample_gaussian_mixture(n: int, *, weights: Any, means: Any, covariances: Any,
+                            rng: np.random.Generator) -> np.ndarray:
+    """Draw ``n`` points from :math:`\\sum_k w_k \\mathcal{N}(m_k, \\Sigma_k)` (labels first, then the Gaussian).
+
+    Parameters
+    ----------
+    n : int
+        Number of points, at least 1.
+    weights : array of shape (K,)
+        Mixture weights, non-negative and summing to one (to 1e-9).
+    means : array of shape (K, D)
+        Component means, finite.
+    covariances : array of shape (K, D, D)
+        Component covariance matrices, each symmetric positive definite.
+    rng : numpy.random.Generator
+        Source of randomness.
+
+    Returns
+    -------
+    numpy.ndarray of shape (n, D)
+        The sample, float64.
+
+    Raises
+    ------
+    ValidationError
+        On a bad ``n``, weights that are not a probability vector, shapes that disagree, a
+        covariance that is not positive definite, or a bad ``rng``.
+
+    Notes
+    -----
+    Explained in Chapter: Stochastic variational inference (chapters/stochastic_vi.ipynb).
+    """
+    where = "sample_gaussian_mixture"
+    n = check_int("n", n, minimum=1, where=where)
+    w = check_probability("weights", check_shape("weights", weights, (None,), where=where), where=where)
+    w = np.atleast_1d(w)
+    k = w.size
+    if k < 1 or abs(float(w.sum()) - 1.0) > 1e-9:
+        raise ValidationError(f"{where}: `weights` must be a non-empty probability vector summing to 1; "
+                              f"received {describe(weights)} with sum {float(w.sum())!r}.")
+    m = check_finite("means", check_shape("means", means, (k, None), where=where), where=where)
+    d = m.shape[1]
+    cov = check_shape("covariances", covariances, (k, d, d), where=where)
+    chol = np.stack([np.linalg.cholesky(check_positive_definite("covariances", c, where=where)) for c in cov])
+    rng = check_rng(rng, where)
+    labels = rng.choice(k, size=n, p=w / w.sum())
+    eps = rng.standard_normal((n, d))
+    return m[labels] + np.einsum("nij,nj->ni", chol[labels], eps)
