@@ -39,6 +39,7 @@ from .bayesian_gmm import (
     _global_terms,
     _log_rho,
     _softmax_rows,
+    _sufficient_stats,
     _update_globals,
     bgmm_init_resp,
 )
@@ -282,16 +283,46 @@ def bgmm_intermediate_globals(x_batch: np.ndarray, resp_batch: np.ndarray, prior
     return _update_globals(x, r, prior, n / x.shape[0])
 
 
-def _svi_step(x: np.ndarray, q: BayesianGMMVariational, prior: BayesianGMMPrior, n: int, rho: float
-              ) -> BayesianGMMVariational:
-    resp = _softmax_rows(_log_rho(x, q))[0]
-    q_hat = _update_globals(x, resp, prior, n / x.shape[0])
-    if rho == 1.0:
-        return q_hat
+def _q_unchecked(alpha: np.ndarray, beta: np.ndarray, means: np.ndarray, dof: np.ndarray, w: np.ndarray
+                 ) -> BayesianGMMVariational:
+    """A BayesianGMMVariational without the argument checks, for the fit loop's inner steps.
+
+    A convex combination of valid natural parameters is valid (the natural parameter space is convex), so
+    only the Cholesky factor of each :math:`W_k`, which the class stores anyway, is computed here.
+    """
+    q = object.__new__(BayesianGMMVariational)
+    for attr, value in (("concentration", alpha), ("mean_precision", beta), ("means", means), ("dof", dof),
+                        ("scale", w), ("_scale_chol", np.linalg.cholesky(w))):
+        object.__setattr__(q, attr, value)
+    return q
+
+
+def _from_natural_fast(eta: BayesianGMMNatural, c: np.ndarray) -> BayesianGMMVariational:
+    beta = eta.mean_precision
+    dm = eta.precision_mean / beta[:, None]
+    w_inv = eta.second_moment - beta[:, None, None] * (dm[:, :, None] * dm[:, None, :])
+    w = np.linalg.inv(0.5 * (w_inv + np.swapaxes(w_inv, 1, 2)))
+    return _q_unchecked(eta.concentration, beta, dm + c, eta.dof, 0.5 * (w + np.swapaxes(w, 1, 2)))
+
+
+def _batch_natural(x: np.ndarray, resp: np.ndarray, prior: BayesianGMMPrior, scale: float) -> BayesianGMMNatural:
+    """Intermediate natural parameters about c = m0: prior + scale * batch statistics (no q object built)."""
     c = prior.mean
-    eta, eta_hat = _to_natural(q, c), _to_natural(q_hat, c)
+    nk, sy, syy = _sufficient_stats(x, resp, c)
+    inv_chol0 = np.linalg.inv(prior._scale_chol)
+    w0_inv = inv_chol0.T @ inv_chol0
+    count = scale * nk
+    return BayesianGMMNatural(prior.concentration + count, prior.mean_precision + count, scale * sy,
+                              w0_inv + scale * syy, prior.dof + count)
+
+
+def _svi_step(x: np.ndarray, q: BayesianGMMVariational, eta: BayesianGMMNatural, prior: BayesianGMMPrior, n: int,
+              rho: float) -> tuple[BayesianGMMVariational, BayesianGMMNatural]:
+    """One step from (q, its natural parameters about the prior mean) to the new pair."""
+    resp = _softmax_rows(_log_rho(x, q))[0]
+    eta_hat = _batch_natural(x, resp, prior, n / x.shape[0])
     mixed = BayesianGMMNatural(*((1.0 - rho) * a + rho * b for a, b in zip(eta, eta_hat)))
-    return _from_natural(mixed, c)
+    return _from_natural_fast(mixed, prior.mean), mixed
 
 
 def bgmm_svi_step(x_batch: np.ndarray, q: BayesianGMMVariational, prior: BayesianGMMPrior, n_total: int,
@@ -341,7 +372,8 @@ def bgmm_svi_step(x_batch: np.ndarray, q: BayesianGMMVariational, prior: Bayesia
     prior = _check_prior(prior, where, dim=x.shape[1])
     n = _check_n_total(n_total, x.shape[0], where)
     rho = _check_rho(rho, where)
-    return _svi_step(x, q, prior, n, rho)
+    q_new = _svi_step(x, q, _to_natural(q, prior.mean), prior, n, rho)[0]
+    return BayesianGMMVariational(q_new.concentration, q_new.mean_precision, q_new.means, q_new.dof, q_new.scale)
 
 
 def _check_rho(rho: Any, where: str, name: str = "rho") -> float:
@@ -562,6 +594,7 @@ def fit_bgmm_svi(data: Any, n_components: int, prior: BayesianGMMPrior, *, batch
     start = time.perf_counter()
     q = _svi_init(data, k, prior, rng, batch_size) if init is None else init
     q0 = q
+    eta = _to_natural(q, prior.mean)
     elapsed += time.perf_counter() - start
     steps, times, scores = [], [], []
 
@@ -575,12 +608,13 @@ def fit_bgmm_svi(data: Any, n_components: int, prior: BayesianGMMPrior, *, batch
     for t in range(1, n_steps + 1):
         start = time.perf_counter()
         x_batch = next(batches)[1]  # reading the batch (from disk for a memory map) is timed
-        q = _svi_step(x_batch, q, prior, n, float(rhos[t - 1]))
+        q, eta = _svi_step(x_batch, q, eta, prior, n, float(rhos[t - 1]))
         elapsed += time.perf_counter() - start
         if t % eval_every == 0 or t == n_steps:
             evaluate(t)
         if callback is not None:
             callback(t, q)
-    return SVIResult(params=q, initial_params=q0, n_steps=n_steps, batch_size=batch_size, step_sizes=rhos,
+    final = BayesianGMMVariational(q.concentration, q.mean_precision, q.means, q.dof, q.scale)  # checked
+    return SVIResult(params=final, initial_params=q0, n_steps=n_steps, batch_size=batch_size, step_sizes=rhos,
                      wall_time=elapsed, eval_steps=np.asarray(steps, dtype=int), eval_times=np.asarray(times),
                      eval_log_pred=np.asarray(scores))

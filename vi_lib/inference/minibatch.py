@@ -41,7 +41,9 @@ def _check_rows(data: Any, where: str) -> np.ndarray:
 
 
 def _read_rows(data: np.ndarray, idx: np.ndarray, where: str) -> np.ndarray:
-    rows = np.asarray(data[idx], dtype=np.float64)  # fancy indexing reads a copy of these rows only
+    rows = data[idx]  # fancy indexing reads a copy of these rows only
+    if isinstance(rows, np.memmap) or rows.dtype != np.float64:
+        rows = np.array(rows, dtype=np.float64)  # a plain float64 array that owns its memory
     if not np.all(np.isfinite(rows)):
         bad = idx[~np.all(np.isfinite(rows), axis=1)]
         raise ValidationError(f"{where}: `data` must be finite (no NaN or infinity); received non-finite rows "
