@@ -161,7 +161,7 @@ def bgmm_log_normalizer_torch(eta_flat: torch.Tensor, dim: int, n_components: in
 
     References
     ----------
-    hoffman2013stochastic (Eqs. 23-25); bishop2006pattern (Eqs. B.23, B.79).
+    hoffman2013stochastic (Eqs. 23-25); bishop2006pattern (Eqs. B.23 and B.79).
 
     Notes
     -----
