@@ -43,7 +43,7 @@ from .bayesian_gmm import (
     _update_globals,
     bgmm_init_resp,
 )
-from .minibatch import _check_rows, minibatches
+from .minibatch import _check_rows, _generate
 from .svi import SVIResult, robbins_monro_step_size
 
 __all__ = [
@@ -200,23 +200,29 @@ def bgmm_from_natural(eta: BayesianGMMNatural, *, centre: np.ndarray | None = No
     where = "bgmm_from_natural"
     if not isinstance(eta, BayesianGMMNatural):
         raise ValidationError(f"{where}: `eta` must be a BayesianGMMNatural; received {type(eta).__name__}.")
-    alpha = check_finite("eta.concentration", check_shape("eta.concentration", eta.concentration, (None,),
-                                                          where=where), where=where)
-    k = alpha.size
-    beta = check_finite("eta.mean_precision", check_shape("eta.mean_precision", eta.mean_precision, (k,),
-                                                          where=where), where=where)
-    bm = check_finite("eta.precision_mean", check_shape("eta.precision_mean", eta.precision_mean, (k, None),
-                                                        where=where), where=where)
-    d = bm.shape[1]
-    s = check_finite("eta.second_moment", check_shape("eta.second_moment", eta.second_moment, (k, d, d),
-                                                      where=where), where=where)
-    nu = check_finite("eta.dof", check_shape("eta.dof", eta.dof, (k,), where=where), where=where)
+    shapes = {"concentration": (None,), "mean_precision": None, "precision_mean": None, "second_moment": None,
+              "dof": None}
+    parts = []
+    for i, field in enumerate(BayesianGMMNatural._fields):
+        if i == 1:
+            k = parts[0].size
+            shapes.update(mean_precision=(k,), precision_mean=(k, None), dof=(k,))
+        if i == 3:
+            d = parts[2].shape[1]
+            shapes["second_moment"] = (k, d, d)
+        try:
+            parts.append(check_finite(f"eta[{i}]", check_shape(f"eta[{i}]", eta[i], shapes[field], where=where),
+                                      where=where))
+        except ValidationError as err:
+            raise ValidationError(str(err).replace(f"`eta[{i}]`", f"`eta[{i}]` ({field})", 1)) from None
+    alpha, beta, bm, s, nu = parts
     if np.any(beta <= 0) or np.any(alpha <= 0):
         raise ValidationError(f"{where}: `eta` must have positive concentration and mean_precision; received "
                               f"{describe(alpha)} and {describe(beta)}.")
     eta = BayesianGMMNatural(alpha, beta, bm, s, nu)
+    centre = _check_centre(centre, bm.shape[1], where)
     try:
-        return _from_natural(eta, _check_centre(centre, d, where))
+        return _from_natural(eta, centre)
     except ValidationError as err:
         msg = str(err)
         if not msg.startswith(where):
@@ -493,7 +499,7 @@ def fit_bgmm_svi(data: Any, n_components: int, prior: BayesianGMMPrior, *, batch
                  callback: Callable[[int, BayesianGMMVariational], None] | None = None) -> SVIResult:
     """Fit the Bayesian Gaussian mixture by stochastic variational inference.
 
-    Each of the ``n_steps`` steps draws a minibatch (:func:`vi_lib.minibatches`: without replacement within
+    Each of the ``n_steps`` steps draws a minibatch (as :func:`vi_lib.minibatches`: without replacement within
     an epoch) and makes :func:`bgmm_svi_step` with step size :math:`\\rho_t`:
 
     .. math::
@@ -588,7 +594,7 @@ def fit_bgmm_svi(data: Any, n_components: int, prior: BayesianGMMPrior, *, batch
     eval_every = check_int("eval_every", eval_every, minimum=1, where=where)
     if callback is not None and not callable(callback):
         raise ValidationError(f"{where}: `callback` must be callable or None; received {type(callback).__name__}.")
-    batches = minibatches(data, batch_size, rng, n_batches=n_steps)  # validates finiteness of in-memory data
+    batches = _generate(data, batch_size, rng, n_steps, where)
 
     elapsed = 0.0
     start = time.perf_counter()

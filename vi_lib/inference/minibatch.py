@@ -37,6 +37,8 @@ def _check_rows(data: Any, where: str) -> np.ndarray:
                               f"received {describe(data)}.")
     if not (np.issubdtype(data.dtype, np.floating) or np.issubdtype(data.dtype, np.integer)):
         raise ValidationError(f"{where}: `data` must have a numeric dtype; received {describe(data)}.")
+    if not isinstance(data, np.memmap) and not np.all(np.isfinite(data)):
+        raise ValidationError(f"{where}: `data` must be finite (no NaN or infinity); received {describe(data)}.")
     return data
 
 
@@ -108,22 +110,23 @@ def minibatches(data: Any, batch_size: int, rng: np.random.Generator, *, n_batch
     rng = check_rng(rng, where)
     per_epoch = -(-n // batch_size)
     total = per_epoch if n_batches is None else check_int("n_batches", n_batches, minimum=1, where=where)
-    if not isinstance(data, np.memmap) and not np.all(np.isfinite(data)):
-        raise ValidationError(f"{where}: `data` must be finite (no NaN or infinity); received {describe(data)}.")
+    return _generate(data, batch_size, rng, total, where)
 
-    def generate() -> Iterator[tuple[np.ndarray, np.ndarray]]:
-        done = 0
-        while done < total:
-            perm = np.arange(n, dtype=np.int32 if n < 2**31 else np.int64)  # the one O(N) array
-            rng.shuffle(perm)
-            for start in range(0, n, batch_size):
-                if done == total:
-                    return
-                idx = np.sort(perm[start:start + batch_size]).astype(np.int64)
-                yield idx, _read_rows(data, idx, where)
-                done += 1
 
-    return generate()
+def _generate(data: np.ndarray, batch_size: int, rng: np.random.Generator, total: int, where: str
+              ) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    """The batches of :func:`minibatches` (arguments already checked; ``where`` names the caller in errors)."""
+    n = data.shape[0]
+    done = 0
+    while done < total:
+        perm = np.arange(n, dtype=np.int32 if n < 2**31 else np.int64)  # the one O(N) array
+        rng.shuffle(perm)
+        for start in range(0, n, batch_size):
+            if done == total:
+                return
+            idx = np.sort(perm[start:start + batch_size]).astype(np.int64)
+            yield idx, _read_rows(data, idx, where)
+            done += 1
 
 
 def _header(path: Path, where: str) -> tuple[tuple[int, ...], np.dtype, bool, int]:
