@@ -17,8 +17,10 @@ from __future__ import annotations
 
 import math
 import re
+import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import matplotlib
@@ -160,6 +162,26 @@ def _bgmm_resp() -> np.ndarray:
     return np.full((6, 2), 0.5)
 
 
+def _bgmm_natural() -> vi_lib.BayesianGMMNatural:
+    return vi_lib.bgmm_to_natural(_bgmm_q())
+
+
+def _bgmm_flat() -> torch.Tensor:
+    return torch.tensor(vi_lib.bgmm_flat_natural(_bgmm_q()))
+
+
+def _zeros_chunk(c: int) -> np.ndarray:
+    return np.zeros((c, 2))
+
+
+def _nan_chunk(c: int) -> np.ndarray:
+    return np.full((c, 2), NAN)
+
+
+# write_npy_in_chunks is audited with a path it never writes: every bad case fails before the rename.
+_NEVER_WRITTEN = str(Path(tempfile.gettempdir()) / "vi_lib_validation_audit_never_written.npy")
+
+
 BGMM = dict(concentration=np.array([2.0, 3.0]), mean_precision=np.array([1.5, 2.5]), means=np.zeros((2, 2)),
             dof=np.array([3.0, 4.0]), scale=np.tile(np.eye(2), (2, 1, 1)))
 
@@ -196,6 +218,7 @@ def _f(fn: Callable[[], Any]) -> Callable[[], Any]:
 
 
 x2_, bprior_, bq_, bresp_ = _f(_x2d), _f(_bgmm_prior), _f(_bgmm_q), _f(_bgmm_resp)
+bnat_, bflat_ = _f(_bgmm_natural), _f(_bgmm_flat)
 rng_, nn_, gmm_, x1_, resp_, lr_, tgt_, vae_, cnt_, ax_ = (
     _f(_rng),
     _f(_nn_model),
@@ -748,6 +771,123 @@ SPECS: dict[str, Spec] = {
         typed=("n_samples", "n_components", "prior"),
         extra=(("n_samples", "float", 6.0),),
     ),
+    # --- Stochastic VI -----------------------------------------------------------------------------------
+    "robbins_monro_step_size": Spec(
+        _v(t=3, tau=1.0, kappa=0.7),
+        finite=("t", "tau", "kappa"),
+        positive=("t", "kappa"),
+        typed=("t", "tau", "kappa"),
+        extra=(("kappa", "not-robbins-monro", 0.5), ("kappa", "above-one", 1.5), ("tau", "negative", -1.0),
+               ("t", "fractional", 1.5), ("tau", "array", np.ones(2))),
+    ),
+    "svi_global_step": Spec(
+        _v(eta=np.ones(3), eta_hat=np.zeros(3), rho=0.5),
+        finite=("eta", "eta_hat", "rho"),
+        positive=("rho",),
+        typed=("eta", "eta_hat", "rho"),
+        extra=(("rho", "above-one", 1.5), ("eta_hat", "shape", np.zeros(2)), ("eta_hat", "tuple", (np.zeros(3),))),
+    ),
+    "minibatches": Spec(
+        _v(data=x2_, batch_size=2, rng=rng_),
+        finite=("data",),
+        positive=("batch_size", "n_batches"),
+        typed=("data", "batch_size", "rng"),
+        extra=(("batch_size", "above-n", 7), ("data", "shape", np.zeros(3)), ("data", "empty", np.zeros((0, 2)))),
+    ),
+    "write_npy_in_chunks": Spec(
+        _v(path=_NEVER_WRITTEN, n_rows=3, n_cols=2, sample_chunk=_zeros_chunk, chunk_rows=2),
+        positive=("n_rows", "n_cols", "chunk_rows"),
+        typed=("n_rows", "n_cols", "sample_chunk"),
+        extra=(("sample_chunk", "wrong-shape", lambda c: np.zeros((c, 3))), ("sample_chunk", "returns-nan", _nan_chunk),
+               ("dtype", "int", np.int64), ("path", "int", 3), ("path", "no-directory", "/nonexistent/dir/x.npy")),
+        run_valid=False,
+    ),
+    "bgmm_to_natural": Spec(
+        _v(q=bq_), finite=("centre",), typed=("q",),
+        extra=(("centre", "shape", np.zeros(3)), ("q", "prior", _bgmm_prior())),
+    ),
+    "bgmm_from_natural": Spec(
+        _v(eta=bnat_),
+        finite=("centre",),
+        typed=("eta",),
+        extra=(
+            ("eta", "nan", vi_lib.BayesianGMMNatural(*[np.full_like(a, NAN) for a in _bgmm_natural()])),
+            ("eta", "shape", _bgmm_natural()._replace(dof=np.ones(3))),
+            ("eta", "not-pd", _bgmm_natural()._replace(second_moment=-np.tile(np.eye(2), (2, 1, 1)))),
+            ("eta", "negative-beta", _bgmm_natural()._replace(mean_precision=-np.ones(2))),
+            ("eta", "tuple", tuple(_bgmm_natural())),
+            ("centre", "shape", np.zeros(3)),
+        ),
+    ),
+    "bgmm_intermediate_globals": Spec(
+        _v(x_batch=x2_, resp_batch=bresp_, prior=bprior_, n_total=12),
+        finite=("x_batch", "resp_batch"),
+        positive=("n_total",),
+        typed=("x_batch", "resp_batch", "prior", "n_total"),
+        extra=(("n_total", "below-batch", 5), ("resp_batch", "shape", np.full((5, 2), 0.5)),
+               ("resp_batch", "rows-not-normalised", np.ones((6, 2))), ("n_total", "float", 12.0)),
+    ),
+    "bgmm_svi_step": Spec(
+        _v(x_batch=x2_, q=bq_, prior=bprior_, n_total=12, rho=0.5),
+        finite=("x_batch", "rho"),
+        positive=("n_total", "rho"),
+        typed=("x_batch", "q", "prior", "n_total", "rho"),
+        extra=(("rho", "above-one", 1.5), ("q", "wrong-dim", _bgmm_q(3)), ("n_total", "below-batch", 5)),
+    ),
+    "bgmm_elbo_terms": Spec(
+        _v(x=x2_, q=bq_, prior=bprior_),
+        finite=("x",),
+        typed=("x", "q", "prior"),
+        extra=(("q", "wrong-dim", _bgmm_q(3)), ("x", "shape", np.zeros(3))),
+    ),
+    "bgmm_minibatch_elbo": Spec(
+        _v(x_batch=x2_, q=bq_, prior=bprior_, n_total=12),
+        finite=("x_batch",),
+        positive=("n_total",),
+        typed=("x_batch", "q", "prior", "n_total"),
+        extra=(("n_total", "below-batch", 5), ("q", "wrong-dim", _bgmm_q(3))),
+    ),
+    "fit_bgmm_svi": Spec(
+        _v(data=x2_, n_components=2, prior=bprior_, batch_size=3, n_steps=2, rng=rng_, init=bq_),
+        finite=("data", "tau", "kappa", "step_sizes", "eval_x"),
+        positive=("n_components", "batch_size", "n_steps", "eval_every", "kappa"),
+        typed=("data", "n_components", "prior", "batch_size", "n_steps", "rng"),
+        extra=(
+            ("kappa", "not-robbins-monro", 2.0),
+            ("tau", "negative", -1.0),
+            ("step_sizes", "above-one", np.array([0.5, 1.5])),
+            ("step_sizes", "shape", np.array([0.5])),
+            ("init", "wrong-k", vi_lib.BayesianGMMVariational(np.ones(3), np.ones(3), np.zeros((3, 2)),
+                                                             np.full(3, 2.0), np.tile(np.eye(2), (3, 1, 1)))),
+            ("init", "wrong-dim", _bgmm_q(3)),
+            ("eval_x", "wrong-dim", np.zeros((3, 3))),
+            ("callback", "not-callable", 3),
+            ("batch_size", "above-n", 7),
+            ("prior", "wrong-dim", vi_lib.BayesianGMMPrior(1.0, np.zeros(3), 1.0, 3.0, np.eye(3))),
+        ),
+    ),
+    "bgmm_flat_natural": Spec(_v(q=bq_), typed=("q",), extra=(("q", "prior", _bgmm_prior()),)),
+    "bgmm_log_normalizer_torch": Spec(
+        _v(eta_flat=bflat_, dim=2, n_components=2),
+        finite=("eta_flat",),
+        positive=("dim", "n_components"),
+        typed=("eta_flat", "dim", "n_components"),
+        extra=(("eta_flat", "shape", torch.zeros(3, dtype=torch.float64)),
+               ("eta_flat", "float32", _bgmm_flat().float())),
+    ),
+    "bgmm_elbo_torch": Spec(
+        _v(x=x2_, resp=bresp_, eta_flat=bflat_, prior=bprior_),
+        finite=("x", "resp", "eta_flat"),
+        typed=("x", "resp", "eta_flat", "prior"),
+        extra=(("eta_flat", "shape", torch.zeros(3, dtype=torch.float64)), ("resp", "shape", np.full((5, 2), 0.5))),
+    ),
+    "bgmm_natural_gradient_check": Spec(
+        _v(x=x2_, resp=bresp_, q=bq_, prior=bprior_),
+        finite=("x", "resp"),
+        typed=("x", "resp", "q", "prior"),
+        extra=(("q", "wrong-k", vi_lib.BayesianGMMVariational(np.ones(3), np.ones(3), np.zeros((3, 2)),
+                                                             np.full(3, 2.0), np.tile(np.eye(2), (3, 1, 1)))),),
+    ),
     # --- Black-box VI gradients ----------------------------------------------------------------------
     "fit_bbvi": Spec(
         _v(
@@ -1264,6 +1404,9 @@ EXEMPT: dict[str, str] = {
     "CAVIResult": "result dataclass built by the fit_*_cavi functions (e.g. fit_bgmm_cavi)",
     "BBVIResult": "result dataclass built by fit_bbvi",
     "DSVIResult": "result dataclass built by fit_doubly_stochastic_vi",
+    "SVIResult": "result dataclass built by the fit_*_svi functions (e.g. fit_bgmm_svi)",
+    "BayesianGMMNatural": "NamedTuple of arrays built by bgmm_to_natural; bgmm_from_natural validates it",
+    "open_npy_memmap": "path argument and shape/dtype expectations; errors tested in test_inference_minibatch.py",
     "EstimatorStats": "result dataclass built by replicate_estimator",
     "GradientSummary": "result dataclass built by summarize_gradients",
     "LogisticData": "data container built by load_breast_cancer_data",
@@ -1350,6 +1493,14 @@ _INT_ARGS = {
     "n_components",
     "K",
     "dims",
+    "n_batches",
+    "n_steps",
+    "eval_every",
+    "n_rows",
+    "n_cols",
+    "chunk_rows",
+    "n_total",
+    "dim",
 }
 
 

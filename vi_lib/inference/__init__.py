@@ -1,15 +1,20 @@
-"""Inference algorithms: EM, KL fitting, black-box VI, doubly stochastic VI, CAVI (and next SVI).
+"""Inference algorithms: EM, KL fitting, black-box VI, CAVI, stochastic VI and doubly stochastic VI.
 
 The package namespace is the union of its modules' ``__all__``; a new module adds itself here.
 """
 
 
-from . import bayesian_gmm, bbvi, cavi, dsvi, em, kl_fitting
+from . import bayesian_gmm, bayesian_gmm_natgrad, bayesian_gmm_svi, bbvi, cavi, dsvi, em, kl_fitting, minibatch, svi
 from .bayesian_gmm import *  # noqa: F403
+from .bayesian_gmm_natgrad import *  # noqa: F403
+from .bayesian_gmm_svi import *  # noqa: F403
 from .bbvi import *  # noqa: F403
 from .cavi import *  # noqa: F403
 from .dsvi import *  # noqa: F403
 from .em import *  # noqa: F403
 from .kl_fitting import *  # noqa: F403
+from .minibatch import *  # noqa: F403
+from .svi import *  # noqa: F403
 
-__all__ = [*bayesian_gmm.__all__, *bbvi.__all__, *cavi.__all__, *dsvi.__all__, *em.__all__, *kl_fitting.__all__]
+__all__ = [*bayesian_gmm.__all__, *bayesian_gmm_natgrad.__all__, *bayesian_gmm_svi.__all__, *bbvi.__all__,
+           *cavi.__all__, *dsvi.__all__, *em.__all__, *kl_fitting.__all__, *minibatch.__all__, *svi.__all__]

@@ -264,10 +264,17 @@ def _sufficient_stats(x: np.ndarray, resp: np.ndarray, centre: np.ndarray, *, ch
     return nk, sy, syy.reshape(k, d, d)
 
 
-def _update_globals(x: np.ndarray, resp: np.ndarray, prior: BayesianGMMPrior) -> BayesianGMMVariational:
-    """Bishop Eqs. 10.58, 10.60-10.63, written in moments about the data mean (stable for any N_k >= 0)."""
+def _update_globals(x: np.ndarray, resp: np.ndarray, prior: BayesianGMMPrior, scale: float = 1.0
+                    ) -> BayesianGMMVariational:
+    """Bishop Eqs. 10.58, 10.60-10.63, written in moments about the data mean (stable for any N_k >= 0).
+
+    ``scale`` multiplies the sufficient statistics: SVI's intermediate update from a minibatch uses
+    N / |B| (:mod:`vi_lib.inference.bayesian_gmm_svi`); the CAVI update is ``scale = 1``.
+    """
     centre = x.mean(axis=0)
     nk, sy, syy = _sufficient_stats(x, resp, centre)
+    if scale != 1.0:
+        nk, sy, syy = scale * nk, scale * sy, scale * syy
     beta0 = prior.mean_precision
     alpha = prior.concentration + nk
     beta = beta0 + nk
