@@ -176,7 +176,8 @@ def _local(x: sp.csr_matrix, exp_elog_beta: np.ndarray, alpha: float, max_iter: 
 
 
 def _dirichlet_terms(prior: float, post: np.ndarray, elog: np.ndarray) -> float:
-    """:math:`\\sum_{\\text{rows}} \\mathbb{E}_q[\\ln \\mathrm{Dir}(x \\mid \\text{prior}) - \\ln \\mathrm{Dir}(x \\mid \\text{post})]`."""
+    """Sum over rows of :math:`\\mathbb{E}_q[\\ln \\mathrm{Dir}(x \\mid \\text{prior})
+    - \\ln \\mathrm{Dir}(x \\mid \\text{post})]`."""
     size = post.shape[1]
     return float(np.sum((prior - post) * elog) + np.sum(gammaln(post)) - post.size * gammaln(prior)
                  + post.shape[0] * gammaln(prior * size) - np.sum(gammaln(post.sum(axis=1))))
@@ -338,9 +339,8 @@ def lda_global_step(lam: np.ndarray, lam_hat: np.ndarray, step_size: float) -> n
     .. math::
 
         \\lambda_{t} = (1 - \\rho_t)\\, \\lambda_{t-1} + \\rho_t\\, \\hat\\lambda_t,
-        \\qquad \\rho_t = (t + \\tau)^{-\\kappa} \\text{ in } :func:`fit_lda_svi`,
 
-    since the natural gradient of the ELBO with respect to :math:`\\lambda` is :math:`\\hat\\lambda -
+    with :math:`\\rho_t = (t + \\tau)^{-\\kappa}` in :func:`fit_lda_svi`, since the natural gradient of the ELBO with respect to :math:`\\lambda` is :math:`\\hat\\lambda -
     \\lambda` (Hoffman et al. 2013, Eq. 26).
 
     Parameters
@@ -386,11 +386,14 @@ def lda_perplexity(counts: Any, lam: np.ndarray, alpha: float, eta: float, *, ma
     .. math::
 
         \\mathcal{B} &= s \\sum_d \\Big[\\sum_w n_{dw} \\ln \\sum_k
-        e^{\\mathbb{E}[\\ln \\theta_{dk}] + \\mathbb{E}[\\ln \\beta_{kw}]}
-        + \\mathbb{E}_q\\big[\\ln \\mathrm{Dir}(\\theta_d \\mid \\alpha) - \\ln \\mathrm{Dir}(\\theta_d \\mid \\gamma_d)\\big]\\Big] \\\\
-        &\\quad + \\sum_k \\mathbb{E}_q\\big[\\ln \\mathrm{Dir}(\\beta_k \\mid \\eta) - \\ln \\mathrm{Dir}(\\beta_k \\mid \\lambda_k)\\big],
-        \\qquad \\mathrm{perplexity} = \\exp\\Big(-\\frac{\\mathcal{B}}{s \\sum_{dw} n_{dw}}\\Big).
+        e^{\\mathbb{E}[\\ln \\theta_{dk}] + \\mathbb{E}[\\ln \\beta_{kw}]} \\\\
+        &\\qquad + \\mathbb{E}_q[\\ln p(\\theta_d \\mid \\alpha)
+        - \\ln q(\\theta_d \\mid \\gamma_d)]\\Big] \\\\
+        &\\quad + \\sum_k \\mathbb{E}_q[\\ln p(\\beta_k \\mid \\eta)
+        - \\ln q(\\beta_k \\mid \\lambda_k)], \\\\
+        \\mathrm{perplexity} &= \\exp\\big(-\\mathcal{B} / (s \\textstyle\\sum_{dw} n_{dw})\\big),
 
+    with Dirichlet densities :math:`p` (prior) and :math:`q` (variational).
     The word term is the ELBO after optimising :math:`\\phi` in closed form. :math:`\\mathcal{B}` is the
     ELBO of these documents (with the topic term of the whole model), a lower bound on
     :math:`\\ln p(\\text{documents})`, so the result is an upper bound on the per-word perplexity

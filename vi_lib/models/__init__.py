@@ -13,5 +13,5 @@ from .logistic import *  # noqa: F403
 from .mixture import *  # noqa: F403
 from .normal_gamma import *  # noqa: F403
 
-__all__ = [*bayesian_gmm.__all__, *conjugate.__all__, *gaussian.__all__, *lda.__all__, *logistic.__all__, *mixture.__all__,
-           *normal_gamma.__all__]
+__all__ = [*bayesian_gmm.__all__, *conjugate.__all__, *gaussian.__all__, *lda.__all__, *logistic.__all__,
+           *mixture.__all__, *normal_gamma.__all__]
