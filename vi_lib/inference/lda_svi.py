@@ -340,7 +340,8 @@ def lda_global_step(lam: np.ndarray, lam_hat: np.ndarray, step_size: float) -> n
 
         \\lambda_{t} = (1 - \\rho_t)\\, \\lambda_{t-1} + \\rho_t\\, \\hat\\lambda_t,
 
-    with :math:`\\rho_t = (t + \\tau)^{-\\kappa}` in :func:`fit_lda_svi`, since the natural gradient of the ELBO with respect to :math:`\\lambda` is :math:`\\hat\\lambda -
+    with :math:`\\rho_t = (t + \\tau)^{-\\kappa}` in :func:`fit_lda_svi`, since the natural gradient of
+    the ELBO with respect to :math:`\\lambda` is :math:`\\hat\\lambda -
     \\lambda` (Hoffman et al. 2013, Eq. 26).
 
     Parameters
