@@ -140,12 +140,13 @@ def _local(x: sp.csr_matrix, exp_elog_beta: np.ndarray, alpha: float, max_iter: 
     xw = x
     gw = ebt[xw.indices]  # exp E[log beta] at each stored entry, (nnz, K)
     rows_w = _rows_of(xw.indptr)
+    ratio = xw.copy()  # its ``data`` is overwritten each iteration (no CSR rebuilt and re-checked)
     live = np.ones(n_docs, dtype=bool)
     for _ in range(max_iter):
         et = exp_elog_theta[work]
         norm_phi = np.einsum("ij,ij->i", et[rows_w], gw)
         norm_phi += _EPS
-        ratio = sp.csr_matrix((xw.data / norm_phi, xw.indices, xw.indptr), shape=xw.shape)
+        np.divide(xw.data, norm_phi, out=ratio.data)
         new = et * (ratio @ ebt)
         new += alpha
         new_et = np.exp(_dirichlet_expectation(new))
@@ -163,6 +164,7 @@ def _local(x: sp.csr_matrix, exp_elog_beta: np.ndarray, alpha: float, max_iter: 
             xw = x[work]
             gw = ebt[xw.indices]
             rows_w = _rows_of(xw.indptr)
+            ratio = xw.copy()
             live = np.ones(work.size, dtype=bool)
     if not need_sstats:
         return gamma, None
