@@ -180,6 +180,9 @@ def _nan_chunk(c: int) -> np.ndarray:
 
 # write_npy_in_chunks is audited with a path it never writes: every bad case fails before the rename.
 _NEVER_WRITTEN = str(Path(tempfile.gettempdir()) / "vi_lib_validation_audit_never_written.npy")
+def _lda_counts() -> np.ndarray:
+    return np.array([[2.0, 0.0, 1.0, 0.0], [0.0, 3.0, 0.0, 1.0], [1.0, 1.0, 1.0, 1.0], [0.0, 0.0, 4.0, 0.0],
+                     [2.0, 2.0, 0.0, 0.0], [0.0, 1.0, 0.0, 2.0]])
 
 
 BGMM = dict(concentration=np.array([2.0, 3.0]), mean_precision=np.array([1.5, 2.5]), means=np.zeros((2, 2)),
@@ -1372,6 +1375,73 @@ SPECS: dict[str, Spec] = {
     "gamma_natural_params": Spec(
         _v(shape=2.0, rate=1.0), finite=("shape", "rate"), positive=("shape", "rate"), typed=("shape", "rate"),
     ),
+    # --- LDA by stochastic VI -----------------------------------------------------------------------
+    "corpus_from_token_ids": Spec(
+        _v(docs=[[0, 1, 1], [3]], vocab_size=4),
+        positive=("vocab_size",),
+        typed=("docs", "vocab_size"),
+        extra=(("docs", "empty", []), ("docs", "out-of-vocabulary", [[0], [4]]),
+               ("docs", "float-ids", [[0.5]])),
+    ),
+    "sample_lda_corpus": Spec(
+        _v(n_docs=4, vocab_size=6, n_topics=2, doc_length=5, alpha=0.5, eta=0.2, rng=rng_),
+        finite=("alpha", "eta"),
+        positive=("n_docs", "vocab_size", "n_topics", "doc_length", "alpha", "eta"),
+        typed=("n_docs", "vocab_size", "n_topics", "doc_length", "alpha", "eta", "rng"),
+        extra=(("topics", "shape", np.ones((3, 6))), ("topics", "negative", -np.ones((2, 6))),
+               ("n_docs", "float", 4.0)),
+    ),
+    "match_topics": Spec(
+        _v(learned=np.array([[1.0, 2.0, 0.0], [0.0, 1.0, 1.0]]), true=np.array([[0.0, 1.0, 1.0], [1.0, 1.0, 0.0]])),
+        finite=("learned", "true"),
+        typed=("learned", "true"),
+        extra=(("learned", "shape", np.ones((3, 3))),
+               ("true", "zero-row", np.array([[0.0, 0.0, 0.0], [1.0, 1.0, 1.0]])),
+               ("distance", "unknown", "kl")),
+    ),
+    "lda_local_step": Spec(
+        _v(counts_batch=_f(_lda_counts), lam=np.ones((2, 4)), alpha=0.5, max_iter=5),
+        finite=("counts_batch", "lam", "alpha", "tol"),
+        positive=("alpha", "max_iter"),
+        typed=("counts_batch", "lam", "alpha"),
+        extra=(("counts_batch", "negative", -_lda_counts()), ("counts_batch", "non-integer", _lda_counts() + 0.5),
+               ("counts_batch", "wrong-V", np.ones((6, 3))), ("lam", "zero-entry", np.zeros((2, 4))),
+               ("tol", "negative", -1.0), ("init_gamma", "shape", np.ones((6, 3))),
+               ("init_gamma", "negative", -np.ones((6, 2)))),
+    ),
+    "lda_intermediate_lambda": Spec(
+        _v(sstats=np.ones((2, 4)), eta=0.2, n_docs_total=10, batch_size=5),
+        finite=("sstats", "eta"),
+        positive=("eta", "n_docs_total", "batch_size"),
+        typed=("sstats", "eta", "n_docs_total", "batch_size"),
+        extra=(("batch_size", "above-D", 11), ("sstats", "negative", -np.ones((2, 4))), ("sstats", "1-D", np.ones(4))),
+    ),
+    "lda_global_step": Spec(
+        _v(lam=np.ones((2, 4)), lam_hat=np.full((2, 4), 2.0), step_size=0.5),
+        finite=("lam", "lam_hat", "step_size"),
+        positive=("lam", "lam_hat", "step_size"),
+        typed=("lam", "lam_hat", "step_size"),
+        extra=(("step_size", "above-one", 1.5), ("lam_hat", "shape", np.ones((3, 4)))),
+    ),
+    "lda_perplexity": Spec(
+        _v(counts=_f(_lda_counts), lam=np.ones((2, 4)), alpha=0.5, eta=0.2, max_iter=5),
+        finite=("counts", "lam", "alpha", "eta", "tol"),
+        positive=("alpha", "eta", "max_iter"),
+        typed=("counts", "lam", "alpha", "eta"),
+        extra=(("counts", "no-words", np.zeros((6, 4))), ("counts", "negative", -_lda_counts()),
+               ("n_docs_total", "below-N", 5), ("tol", "negative", -1.0)),
+    ),
+    "fit_lda_svi": Spec(
+        _v(counts=_f(_lda_counts), n_topics=2, alpha=0.5, eta=0.2, rng=rng_, batch_size=3, max_iter=5,
+           eval_counts=_f(_lda_counts)),
+        finite=("counts", "alpha", "eta", "tau", "kappa", "tol", "eval_counts"),
+        positive=("n_topics", "alpha", "eta", "batch_size", "n_epochs", "eval_every", "max_iter"),
+        typed=("counts", "n_topics", "alpha", "eta", "rng", "tau", "kappa"),
+        extra=(("batch_size", "above-D", 7), ("kappa", "half", 0.5), ("kappa", "above-one", 1.5),
+               ("tau", "negative", -1.0),
+               ("init_lambda", "shape", np.ones((3, 4))), ("eval_counts", "wrong-V", np.ones((2, 3))),
+               ("shuffle", "str", "yes"), ("counts", "non-integer", _lda_counts() + 0.5)),
+    ),
     "categorical_natural_params": Spec(
         _v(log_probs=np.log([0.2, 0.8])), finite=("log_probs",), typed=("log_probs",),
         extra=(("log_probs", "one-outcome", np.zeros(1)),),
@@ -1402,6 +1472,8 @@ EXEMPT: dict[str, str] = {
     "MonteCarloEstimate": "result NamedTuple built by the Monte Carlo ELBO estimators",
     "EMResult": "result dataclass built by fit_em",
     "CAVIResult": "result dataclass built by the fit_*_cavi functions (e.g. fit_bgmm_cavi)",
+    "LDACorpusSample": "result dataclass built by sample_lda_corpus",
+    "LDASVIResult": "result dataclass built by fit_lda_svi",
     "BBVIResult": "result dataclass built by fit_bbvi",
     "DSVIResult": "result dataclass built by fit_doubly_stochastic_vi",
     "SVIResult": "result dataclass built by the fit_*_svi functions (e.g. fit_bgmm_svi)",
