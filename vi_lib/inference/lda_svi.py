@@ -57,6 +57,7 @@ __all__ = [
 
 _EPS = float(np.finfo(np.float64).eps)  # added to each word's normaliser, as scikit-learn does
 _CHUNK = 1 << 20  # entries of (nnz, K) work arrays formed at once by the bound
+_COMPACT = 0.5  # the working set of the local step is compacted when at most this fraction of it is live
 
 
 # ---------------------------------------------------------------------------------------------
@@ -159,7 +160,7 @@ def _local(x: sp.csr_matrix, exp_elog_beta: np.ndarray, alpha: float, max_iter: 
         n_live = int(live.sum())
         if n_live == 0:
             break
-        if 2 * n_live <= work.size:
+        if n_live <= _COMPACT * work.size:
             work = work[live]
             xw = x[work]
             gw = ebt[xw.indices]
