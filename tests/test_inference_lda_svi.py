@@ -143,8 +143,9 @@ def test_perplexity_equals_sklearn(corpus, sub_sampling):
     assert abs(ours / theirs - 1) < 1e-8  # measured 2e-11 and 2e-10 (digamma approximations again)
 
 
-def test_perplexity_bounds_the_true_per_word_perplexity():
-    """One topic: the model is a single multinomial, and the bound tends to the plug-in perplexity."""
+def test_perplexity_bound_is_above_the_plug_in_perplexity():
+    """One topic (theta = 1): the bound is E_q[ln p(x | beta)] - KL(q(beta) || p(beta)) <= ln p(x | E_q[beta]) by
+    Jensen, so its perplexity is above the plug-in one, by at most the KL term spread over the 8 words."""
     x = sp.csr_matrix(np.array([[3.0, 1.0, 0.0], [2.0, 0.0, 2.0]]))
     lam = np.array([[5e5, 1.5e5, 2e5]])
     p = lam[0] / lam[0].sum()
