@@ -57,6 +57,7 @@ __all__ = [
 
 _EPS = float(np.finfo(np.float64).eps)  # added to each word's normaliser, as scikit-learn does
 _CHUNK = 1 << 20  # entries of (nnz, K) work arrays formed at once by the bound
+_COMPACT = 0.5  # the working set of the local step is compacted when at most this fraction of it is live
 
 
 # ---------------------------------------------------------------------------------------------
@@ -159,7 +160,7 @@ def _local(x: sp.csr_matrix, exp_elog_beta: np.ndarray, alpha: float, max_iter: 
         n_live = int(live.sum())
         if n_live == 0:
             break
-        if 2 * n_live <= work.size:
+        if n_live <= _COMPACT * work.size:
             work = work[live]
             xw = x[work]
             gw = ebt[xw.indices]
@@ -315,7 +316,7 @@ def lda_intermediate_lambda(sstats: np.ndarray, eta: float, n_docs_total: int, b
 
     References
     ----------
-    hoffman2010online (Algorithm 2); hoffman2013stochastic (Eq. 28).
+    hoffman2010online (Algorithm 2); hoffman2013stochastic.
 
     Notes
     -----
@@ -344,7 +345,7 @@ def lda_global_step(lam: np.ndarray, lam_hat: np.ndarray, step_size: float) -> n
 
     with :math:`\\rho_t = (t + \\tau)^{-\\kappa}` in :func:`fit_lda_svi`, since the natural gradient of
     the ELBO with respect to :math:`\\lambda` is :math:`\\hat\\lambda -
-    \\lambda` (Hoffman et al. 2013, Eq. 26).
+    \\lambda` (Hoffman et al. 2013).
 
     Parameters
     ----------
@@ -429,7 +430,7 @@ def lda_perplexity(counts: Any, lam: np.ndarray, alpha: float, eta: float, *, ma
 
     References
     ----------
-    blei2003latent (Section 7.1); hoffman2010online (Eq. 6); pedregosa2011scikit.
+    blei2003latent; hoffman2010online; pedregosa2011scikit.
 
     Notes
     -----
@@ -546,7 +547,7 @@ def fit_lda_svi(counts: Any, n_topics: int, *, alpha: float, eta: float, rng: np
 
     References
     ----------
-    hoffman2010online (Algorithm 2); hoffman2013stochastic (Figure 6); robbins1951stochastic.
+    hoffman2010online (Algorithm 2); hoffman2013stochastic; robbins1951stochastic.
 
     Notes
     -----
