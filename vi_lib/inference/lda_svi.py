@@ -307,7 +307,7 @@ def lda_intermediate_lambda(sstats: np.ndarray, eta: float, n_docs_total: int, b
     n_docs_total : int
         Number of documents D in the corpus, at least 1.
     batch_size : int
-        Number of documents |B| in the batch, from 1 to ``n_docs_total``.
+        Number of documents :math:`|B|` in the batch, from 1 to ``n_docs_total``.
 
     Returns
     -------
