@@ -240,7 +240,7 @@ def _check_n_total(n_total: Any, batch: int, where: str) -> int:
 
 def bgmm_intermediate_globals(x_batch: np.ndarray, resp_batch: np.ndarray, prior: BayesianGMMPrior,
                               n_total: int) -> BayesianGMMVariational:
-    """SVI's intermediate global parameters: the CAVI update as if the data were N/|B| copies of the batch.
+    """SVI's intermediate global parameters: the CAVI update as if the data were N/B copies of the batch.
 
     With :math:`s = N / |B|` and the batch statistics :math:`N_k^B = \\sum_{n \\in B} r_{nk}`,
     :math:`\\bar x^B_k`, :math:`S^B_k` (Bishop Eqs. 10.51-10.53 over the batch),

@@ -133,7 +133,7 @@ def fit_doubly_stochastic_vi(
     -------
     DSVIResult
         Fitted parameters; the minibatch ELBO estimate of each iteration (before its update,
-        unbiased for the full-data ELBO when c = N/|B|); wall-clock times; passes over the data.
+        unbiased for the full-data ELBO when :math:`c = N/|B|`); wall-clock times; passes over the data.
 
     Raises
     ------
