@@ -58,8 +58,9 @@ def bgmm_flat_natural(q: BayesianGMMVariational) -> np.ndarray:
 
     .. math::
 
-        \\phi = \\big(\\alpha_{1:K},\\ \\beta_{1:K},\\ (\\beta_k m_k)_{k=1}^K,\\
-        (\\mathrm{tril}\\, S_k)_{k=1}^K,\\ \\nu_{1:K}\\big), \\qquad S_k = W_k^{-1} + \\beta_k m_k m_k^\\top,
+        \\phi &= \\big(\\alpha_{1:K},\\ \\beta_{1:K},\\ (\\beta_k m_k)_{k=1}^K,\\
+        (\\mathrm{tril}\\, S_k)_{k=1}^K,\\ \\nu_{1:K}\\big), \\\\
+        S_k &= W_k^{-1} + \\beta_k m_k m_k^\\top,
 
     of length :math:`K (3 + D + D(D+1)/2)`, with :math:`\\mathrm{tril}` the row-major lower triangle
     (``torch.tril_indices``).
@@ -136,10 +137,12 @@ def bgmm_log_normalizer_torch(eta_flat: torch.Tensor, dim: int, n_components: in
 
     .. math::
 
-        A &= \\sum_k \\ln\\Gamma(\\alpha_k) - \\ln\\Gamma\\Big(\\sum_k \\alpha_k\\Big)
-        + \\sum_k \\Big[-\\tfrac{D}{2} \\ln \\beta_k + \\tfrac{D}{2} \\ln 2\\pi - \\ln B(W_k, \\nu_k)\\Big], \\\\
-        -\\ln B(W, \\nu) &= \\tfrac{\\nu}{2} \\ln |W| + \\tfrac{\\nu D}{2} \\ln 2 + \\tfrac{D(D-1)}{4} \\ln \\pi
-        + \\sum_{i=1}^D \\ln\\Gamma\\big(\\tfrac{\\nu + 1 - i}{2}\\big),
+        A &= \\sum_k \\ln\\Gamma(\\alpha_k) - \\ln\\Gamma\\Big(\\sum_k \\alpha_k\\Big) \\\\
+        &\\quad + \\sum_k \\Big[-\\tfrac{D}{2} \\ln \\beta_k + \\tfrac{D}{2} \\ln 2\\pi
+        - \\ln B(W_k, \\nu_k)\\Big], \\\\
+        -\\ln B(W, \\nu) &= \\tfrac{\\nu}{2} \\ln |W| + \\tfrac{\\nu D}{2} \\ln 2
+        + \\tfrac{D(D-1)}{4} \\ln \\pi \\\\
+        &\\quad + \\sum_{i=1}^D \\ln\\Gamma\\big(\\tfrac{\\nu + 1 - i}{2}\\big),
 
     with :math:`W_k^{-1} = S_k - \\beta_k m_k m_k^\\top` recovered from :math:`\\phi` (the base measure is 1 in
     these coordinates). Its gradient is the expected sufficient statistics and its Hessian the Fisher
@@ -217,8 +220,9 @@ def bgmm_elbo_torch(x: np.ndarray, resp: np.ndarray, eta_flat: torch.Tensor, pri
 
     .. math::
 
-        \\mathcal{L}(\\phi) = \\sum_{nk} r_{nk} (\\ln \\rho_{nk}(\\phi) - \\ln r_{nk})
-        + \\mathbb{E}[\\ln p(\\pi)] + \\mathbb{E}[\\ln p(\\mu, \\Lambda)]
+        \\mathcal{L}(\\phi) &= \\sum_{nk} r_{nk} (\\ln \\rho_{nk}(\\phi) - \\ln r_{nk})
+        + \\mathbb{E}[\\ln p(\\pi)] \\\\
+        &\\quad + \\mathbb{E}[\\ln p(\\mu, \\Lambda)]
         - \\mathbb{E}[\\ln q(\\pi)] - \\mathbb{E}[\\ln q(\\mu, \\Lambda)],
 
     the same terms as the NumPy version (Bishop Eqs. 10.70-10.77) with the responsibilities held fixed,

@@ -63,11 +63,11 @@ class BayesianGMMNatural(NamedTuple):
 
     .. math::
 
-        \\ln q(\\mu_k, \\Lambda_k) &= \\beta_k (m_k - c)^\\top \\Lambda_k (\\mu_k - c)
-        - \\tfrac{\\beta_k}{2} (\\mu_k - c)^\\top \\Lambda_k (\\mu_k - c) \\\\
-        &\\quad - \\tfrac12 \\mathrm{Tr}\\big(S_k \\Lambda_k\\big)
-        + \\tfrac{\\nu_k - D}{2} \\ln |\\Lambda_k| - A_k, \\qquad
-        S_k = W_k^{-1} + \\beta_k (m_k - c)(m_k - c)^\\top,
+        \\ln q(\\mu_k, \\Lambda_k) &= \\beta_k (m_k - c)^\\top \\Lambda_k (\\mu_k - c) \\\\
+        &\\quad - \\tfrac{\\beta_k}{2} (\\mu_k - c)^\\top \\Lambda_k (\\mu_k - c)
+        - \\tfrac12 \\mathrm{Tr}\\big(S_k \\Lambda_k\\big) \\\\
+        &\\quad + \\tfrac{\\nu_k - D}{2} \\ln |\\Lambda_k| - A_k, \\\\
+        S_k &= W_k^{-1} + \\beta_k (m_k - c)(m_k - c)^\\top,
 
     so :math:`(\\beta_k (m_k - c), \\beta_k, S_k, \\nu_k - D)` are the natural parameters of the
     Normal-Wishart for the statistics :math:`(\\Lambda \\tilde\\mu, -\\tfrac12 \\tilde\\mu^\\top\\Lambda\\tilde\\mu,
@@ -247,11 +247,12 @@ def bgmm_intermediate_globals(x_batch: np.ndarray, resp_batch: np.ndarray, prior
 
     .. math::
 
-        \\hat\\alpha_k = \\alpha_0 + s N^B_k, \\quad \\hat\\beta_k = \\beta_0 + s N^B_k, \\quad
-        \\hat\\nu_k = \\nu_0 + s N^B_k, \\quad
-        \\hat m_k = \\frac{\\beta_0 m_0 + s N^B_k \\bar x^B_k}{\\hat\\beta_k}, \\\\
-        \\hat W_k^{-1} = W_0^{-1} + s N^B_k S^B_k
-        + \\frac{\\beta_0\\, s N^B_k}{\\beta_0 + s N^B_k} (\\bar x^B_k - m_0)(\\bar x^B_k - m_0)^\\top.
+        \\hat\\alpha_k &= \\alpha_0 + s N^B_k, \\quad \\hat\\beta_k = \\beta_0 + s N^B_k, \\quad
+        \\hat\\nu_k = \\nu_0 + s N^B_k, \\\\
+        \\hat m_k &= \\frac{\\beta_0 m_0 + s N^B_k \\bar x^B_k}{\\hat\\beta_k}, \\\\
+        \\hat W_k^{-1} &= W_0^{-1} + s N^B_k S^B_k \\\\
+        &\\quad + \\frac{\\beta_0\\, s N^B_k}{\\beta_0 + s N^B_k}
+        (\\bar x^B_k - m_0)(\\bar x^B_k - m_0)^\\top.
 
     In natural parameters this is prior + :math:`s` times the batch's expected sufficient statistics, an
     unbiased estimate of the full CAVI update; on the full data (:math:`s = 1`) it is

@@ -86,10 +86,10 @@ def fit_doubly_stochastic_vi(
 
     .. math::
 
-        \\hat g_\\mu = \\frac1S \\sum_s \\hat\\nabla_z(z_s), \\qquad
-        \\hat g_\\omega = \\frac1S \\sum_s \\hat\\nabla_z(z_s) \\odot \\sigma \\odot \\epsilon_s + 1,
-        \\qquad
-        \\hat\\nabla_z(z) = \\nabla_z \\log p(z)
+        \\hat g_\\mu &= \\frac1S \\sum_s \\hat\\nabla_z(z_s), \\\\
+        \\hat g_\\omega &= \\frac1S \\sum_s \\hat\\nabla_z(z_s) \\odot \\sigma
+        \\odot \\epsilon_s + 1, \\\\
+        \\hat\\nabla_z(z) &= \\nabla_z \\log p(z)
         + c \\sum_{n \\in B_t} \\nabla_z \\log p(y_n \\mid x_n, z),
 
     with :math:`c = N/|B_t|`, which makes :math:`\\hat g` unbiased for the full-data ELBO gradient.

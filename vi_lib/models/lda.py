@@ -4,9 +4,9 @@ With :math:`K` topics over a vocabulary of :math:`V` words and :math:`D` documen
 
 .. math::
 
-    \\beta_k \\sim \\mathrm{Dir}(\\eta \\mathbf{1}_V), \\qquad
-    \\theta_d \\sim \\mathrm{Dir}(\\alpha \\mathbf{1}_K), \\qquad
-    z_{dn} \\sim \\mathrm{Cat}(\\theta_d), \\qquad
+    \\beta_k &\\sim \\mathrm{Dir}(\\eta \\mathbf{1}_V), \\qquad
+    \\theta_d \\sim \\mathrm{Dir}(\\alpha \\mathbf{1}_K), \\\\
+    z_{dn} &\\sim \\mathrm{Cat}(\\theta_d), \\qquad
     w_{dn} \\mid z_{dn} = k \\sim \\mathrm{Cat}(\\beta_k).
 
 Only the word counts of a document matter (bag of words), so a corpus is a (D, V) document-term
