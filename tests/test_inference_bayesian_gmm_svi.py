@@ -146,11 +146,12 @@ def _fit(x, xt, prior, **kw):
                         eval_every=500, **kw)
 
 
-def test_svi_reaches_the_cavi_optimum():
+@pytest.mark.parametrize("low_memory", [False, True])
+def test_svi_reaches_the_cavi_optimum(low_memory):
     rng = np.random.default_rng(1)
     x, xt = _draw(2000, rng), _draw(2000, rng)
     prior = default_bgmm_prior(x, 3)
-    svi = _fit(x, xt, prior)
+    svi = _fit(x, xt, prior, low_memory=low_memory)
     cavi = fit_bgmm_cavi(x, 3, prior, init_resp=bgmm_update_resp(x, svi.initial_params), rtol=1e-12, max_iter=500)
     qs, qc = svi.params, cavi.params
     order = linear_sum_assignment(((qs.means[:, None] - qc.means[None]) ** 2).sum(-1))[1]

@@ -129,3 +129,93 @@ def test_write_validation(tmp_path):
         write_npy_in_chunks(tmp_path / "no" / "a.npy", 3, 2, lambda c: np.zeros((c, 2)))
     with pytest.raises(ValidationError, match=r"^write_npy_in_chunks: `dtype` must be a floating numpy dtype"):
         write_npy_in_chunks(tmp_path / "a.npy", 3, 2, lambda c: np.zeros((c, 2)), dtype=np.int64)
+
+
+# --- low_memory=True: the epoch's order from a keyed permutation, memory independent of N ---
+
+
+@pytest.mark.parametrize("n", [1, 2, 3, 5, 64, 103, 1000, 4097])
+@pytest.mark.parametrize("batch_size", [1, 7, 64])
+def test_low_memory_epochs_are_permutations(n, batch_size):
+    x = np.arange(n, dtype=float)[:, None]
+    if batch_size > n:
+        batch_size = n
+    per_epoch = -(-n // batch_size)
+    batches = list(minibatches(x, batch_size, np.random.default_rng(n), n_batches=3 * per_epoch,
+                               low_memory=True))
+    epochs = []
+    for e in range(3):
+        part = batches[e * per_epoch:(e + 1) * per_epoch]
+        idx = np.concatenate([i for i, _ in part])
+        np.testing.assert_array_equal(np.sort(idx), np.arange(n))  # each point exactly once per epoch
+        for i, rows in part:
+            assert np.all(np.diff(i) > 0)
+            np.testing.assert_array_equal(rows[:, 0], i)
+        epochs.append(np.concatenate([i for i, _ in part]))
+    if per_epoch >= 4:
+        assert not np.array_equal(epochs[0], epochs[1])  # a fresh order per epoch
+
+
+def test_low_memory_rotation_makes_every_position_exactly_uniform():
+    # For fixed Feistel keys, the N possible rotations put every index at every position exactly once,
+    # so with a uniformly drawn rotation each position holds each index with probability exactly 1/N.
+    from vi_lib.inference.minibatch import _KeyedPermutation
+    for n in [3, 10, 37]:
+        perm = _KeyedPermutation(n, np.random.default_rng(0))
+        table = []
+        for offset in range(n):
+            perm.offset = offset
+            table.append(perm(np.arange(n)))
+        table = np.array(table)  # rows: offsets, columns: positions
+        for column in table.T:
+            np.testing.assert_array_equal(np.sort(column), np.arange(n))
+
+
+def test_low_memory_scaled_batch_sum_is_unbiased():
+    # E[(N/|B|) sum_{n in B} f(x_n)] = sum_n f(x_n) for the first batch of an epoch, measured over seeds
+    n, b, reps = 50, 5, 4000
+    f = np.random.default_rng(9).gamma(2.0, size=n)
+    x = f[:, None]
+    est = np.array([n / b * next(minibatches(x, b, np.random.default_rng(s), low_memory=True))[1].sum()
+                    for s in range(reps)])
+    se = est.std(ddof=1) / np.sqrt(reps)
+    assert abs(est.mean() - f.sum()) < 4 * se
+
+
+def test_low_memory_array_and_memmap_agree_and_are_seeded(tmp_path):
+    x = _data()
+    mm = open_npy_memmap(_write(tmp_path / "x.npy", x), shape=(None, 3))
+    a = list(minibatches(x, 9, np.random.default_rng(3), n_batches=25, low_memory=True))
+    b = list(minibatches(mm, 9, np.random.default_rng(3), n_batches=25, low_memory=True))
+    c = list(minibatches(x, 9, np.random.default_rng(4), n_batches=25, low_memory=True))
+    for (i, r), (j, s) in zip(a, b):
+        np.testing.assert_array_equal(i, j)
+        np.testing.assert_array_equal(r, s)
+    assert not all(np.array_equal(i, k) for (i, _), (k, _) in zip(a, c))
+
+
+def test_low_memory_peak_does_not_grow_with_n(tmp_path):
+    # tracemalloc peak of one epoch's first 50 batches over a memory map: the default holds the epoch's
+    # permutation (4 bytes per point); low_memory holds only the batch.
+    import tracemalloc
+    peaks = {}
+    for n in [200_000, 2_000_000]:
+        path = write_npy_in_chunks(tmp_path / f"z{n}.npy", n, 1, lambda c: np.zeros((c, 1)), chunk_rows=100_000)
+        mm = open_npy_memmap(path)
+        for low in [False, True]:
+            tracemalloc.start()
+            for _ in minibatches(mm, 1000, np.random.default_rng(0), n_batches=50, low_memory=low):
+                pass
+            peaks[n, low] = tracemalloc.get_traced_memory()[1]
+            tracemalloc.stop()
+        del mm
+    assert peaks[2_000_000, False] > 4 * 2_000_000  # the permutation is there by default ...
+    assert peaks[2_000_000, True] < 1.5 * peaks[200_000, True]  # ... and gone with low_memory
+    assert peaks[2_000_000, True] < 1_000_000
+
+
+@pytest.mark.parametrize("value", [1, 0, "yes", None])
+def test_low_memory_must_be_a_bool(value):
+    with pytest.raises(ValidationError, match=r"^minibatches: `low_memory` must be a bool \(True or False\); "
+                                              r"received "):
+        minibatches(_data(), 10, np.random.default_rng(0), low_memory=value)

@@ -795,7 +795,8 @@ SPECS: dict[str, Spec] = {
         finite=("data",),
         positive=("batch_size", "n_batches"),
         typed=("data", "batch_size", "rng"),
-        extra=(("batch_size", "above-n", 7), ("data", "shape", np.zeros(3)), ("data", "empty", np.zeros((0, 2)))),
+        extra=(("batch_size", "above-n", 7), ("data", "shape", np.zeros(3)), ("data", "empty", np.zeros((0, 2))),
+               ("low_memory", "int", 1)),
     ),
     "write_npy_in_chunks": Spec(
         _v(path=_NEVER_WRITTEN, n_rows=3, n_cols=2, sample_chunk=_zeros_chunk, chunk_rows=2),
@@ -857,6 +858,7 @@ SPECS: dict[str, Spec] = {
         typed=("data", "n_components", "prior", "batch_size", "n_steps", "rng"),
         extra=(
             ("kappa", "not-robbins-monro", 2.0),
+            ("low_memory", "string", "yes"),
             ("tau", "negative", -1.0),
             ("step_sizes", "above-one", np.array([0.5, 1.5])),
             ("step_sizes", "shape", np.array([0.5])),

@@ -32,6 +32,7 @@ import numpy as np
 __all__ = [
     "ValidationError",
     "as_array",
+    "check_bool",
     "check_callable",
     "check_finite",
     "check_int",
@@ -157,6 +158,13 @@ def check_int(name: str, value: Any, *, minimum: int | None = None, where: str |
     if minimum is not None and value < minimum:
         raise _fail(where, name, f"an integer >= {minimum}", value)
     return int(value)
+
+
+def check_bool(name: str, value: Any, *, where: str | None = None) -> bool:
+    """Check that ``value`` is a bool (``True`` or ``False``, NumPy's included; not 0 or 1)."""
+    if not isinstance(value, (bool, np.bool_)):
+        raise _fail(where, name, "a bool (True or False)", value)
+    return bool(value)
 
 
 def check_nonempty(name: str, value: Any, *, where: str | None = None) -> np.ndarray:

@@ -30,7 +30,16 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from .._validation import ValidationError, check_finite, check_int, check_rng, check_scalar, check_shape, describe
+from .._validation import (
+    ValidationError,
+    check_bool,
+    check_finite,
+    check_int,
+    check_rng,
+    check_scalar,
+    check_shape,
+    describe,
+)
 from ..models.bayesian_gmm import BayesianGMMPrior, _check_data, _check_prior, bgmm_predictive_log_density
 from .bayesian_gmm import (
     BayesianGMMVariational,
@@ -497,7 +506,8 @@ def _svi_init(data: np.ndarray, k: int, prior: BayesianGMMPrior, rng: np.random.
 def fit_bgmm_svi(data: Any, n_components: int, prior: BayesianGMMPrior, *, batch_size: int, n_steps: int,
                  rng: np.random.Generator, tau: float = 1.0, kappa: float = 0.7, step_sizes: Any = None,
                  init: BayesianGMMVariational | None = None, eval_x: np.ndarray | None = None, eval_every: int = 100,
-                 callback: Callable[[int, BayesianGMMVariational], None] | None = None) -> SVIResult:
+                 callback: Callable[[int, BayesianGMMVariational], None] | None = None,
+                 low_memory: bool = False) -> SVIResult:
     """Fit the Bayesian Gaussian mixture by stochastic variational inference.
 
     Each of the ``n_steps`` steps draws a minibatch (as :func:`vi_lib.minibatches`: without replacement within
@@ -509,8 +519,10 @@ def fit_bgmm_svi(data: Any, n_components: int, prior: BayesianGMMPrior, *, batch
         \\rho_t = (t + \\tau)^{-\\kappa}.
 
     Only one minibatch is in memory at a time, so ``data`` may be a memory-mapped ``.npy``
-    (:func:`vi_lib.open_npy_memmap`); the one array of size N is the epoch's permutation of the indices
-    (4 bytes per point below :math:`2^{31}` points).
+    (:func:`vi_lib.open_npy_memmap`). By default the one array of size N is the epoch's permutation of
+    the indices (4 bytes per point below :math:`2^{31}` points); with ``low_memory=True`` the epoch's
+    order is computed batch by batch (:func:`vi_lib.minibatches`) and the fit's memory does not depend
+    on N.
 
     Initialisation (``init=None``): k-means responsibilities (:func:`vi_lib.bgmm_init_resp`) on
     :math:`\\max(B, 50K)` random rows (at most N), then the intermediate globals scaled to N, so the
@@ -546,6 +558,9 @@ def fit_bgmm_svi(data: Any, n_components: int, prior: BayesianGMMPrior, *, batch
         Steps between held-out evaluations, at least 1.
     callback : callable or None
         ``callback(t, q)`` after each step (its time, like evaluation time, is not counted).
+    low_memory : bool
+        As in :func:`vi_lib.minibatches`: ``True`` draws each epoch's order from a keyed permutation
+        evaluated batch by batch instead of an array of N indices (different batches, same guarantees).
 
     Returns
     -------
@@ -595,7 +610,8 @@ def fit_bgmm_svi(data: Any, n_components: int, prior: BayesianGMMPrior, *, batch
     eval_every = check_int("eval_every", eval_every, minimum=1, where=where)
     if callback is not None and not callable(callback):
         raise ValidationError(f"{where}: `callback` must be callable or None; received {type(callback).__name__}.")
-    batches = _generate(data, batch_size, rng, n_steps, where)
+    low_memory = check_bool("low_memory", low_memory, where=where)
+    batches = _generate(data, batch_size, rng, n_steps, where, low_memory=low_memory)
 
     elapsed = 0.0
     start = time.perf_counter()

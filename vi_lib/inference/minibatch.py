@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from .._validation import ValidationError, as_array, check_callable, check_int, check_rng, describe
+from .._validation import ValidationError, as_array, check_bool, check_callable, check_int, check_rng, describe
 
 __all__ = ["minibatches", "open_npy_memmap", "write_npy_in_chunks"]
 
@@ -53,8 +53,8 @@ def _read_rows(data: np.ndarray, idx: np.ndarray, where: str) -> np.ndarray:
     return rows
 
 
-def minibatches(data: Any, batch_size: int, rng: np.random.Generator, *, n_batches: int | None = None
-                ) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+def minibatches(data: Any, batch_size: int, rng: np.random.Generator, *, n_batches: int | None = None,
+                low_memory: bool = False) -> Iterator[tuple[np.ndarray, np.ndarray]]:
     """Seeded minibatches of the rows of ``data``, without replacement within each epoch.
 
     Each epoch draws a fresh permutation :math:`\\sigma` of :math:`\\{0, \\ldots, N-1\\}` and cuts it into
@@ -69,6 +69,14 @@ def minibatches(data: Any, batch_size: int, rng: np.random.Generator, *, n_batch
     so a memory map is read in increasing file order; the rows come back as an in-memory float64 copy.
     An array and a memory map of the same data give identical batches for the same ``rng`` state.
 
+    The permutation of an epoch is an array of N indices (4 bytes per point), the one allocation that grows
+    with N. With ``low_memory=True`` the epoch's order is instead a keyed pseudo-random permutation
+    computed batch by batch (a six-round Feistel network on the smallest even number of bits that covers
+    N, with cycle walking, followed by a uniformly random rotation), so memory does not depend on N. Every
+    point is still used exactly once per epoch, and the rotation makes the index at every position
+    exactly uniform on :math:`\\{0, \\ldots, N-1\\}`, so the identity above holds exactly; only the joint
+    law of the order differs from a uniformly random permutation. The two modes give different batches.
+
     Parameters
     ----------
     data : array or numpy.memmap of shape (N, D)
@@ -81,6 +89,9 @@ def minibatches(data: Any, batch_size: int, rng: np.random.Generator, *, n_batch
     n_batches : int or None
         Number of batches to yield (at least 1), running over as many epochs as needed; ``None``: one
         epoch, ``ceil(N / batch_size)`` batches.
+    low_memory : bool
+        ``False`` (default): a uniformly random permutation per epoch (``rng.shuffle``), N indices in
+        memory. ``True``: the keyed permutation described above, memory independent of N.
 
     Returns
     -------
@@ -110,21 +121,69 @@ def minibatches(data: Any, batch_size: int, rng: np.random.Generator, *, n_batch
     rng = check_rng(rng, where)
     per_epoch = -(-n // batch_size)
     total = per_epoch if n_batches is None else check_int("n_batches", n_batches, minimum=1, where=where)
-    return _generate(data, batch_size, rng, total, where)
+    low_memory = check_bool("low_memory", low_memory, where=where)
+    return _generate(data, batch_size, rng, total, where, low_memory=low_memory)
 
 
-def _generate(data: np.ndarray, batch_size: int, rng: np.random.Generator, total: int, where: str
-              ) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+_ROUNDS = 6
+_MIX1 = np.uint64(0x9E3779B97F4A7C15)
+_MIX2 = np.uint64(0xBF58476D1CE4E5B9)
+
+
+class _KeyedPermutation:
+    """A pseudo-random permutation of ``range(n)``, evaluated at any positions without an array of size n.
+
+    A balanced Feistel network over ``2 h`` bits (``4**h >= n``) is a bijection of ``range(4**h)`` for any
+    round function; applying it again while the result is ``>= n`` (cycle walking) restricts it to a
+    bijection of ``range(n)``, at most ``4**h / n < 4`` applications on average. A uniformly random
+    rotation ``(y + offset) % n`` afterwards makes the value at each position exactly uniform.
+    """
+
+    def __init__(self, n: int, rng: np.random.Generator) -> None:
+        bits = max(2, (n - 1).bit_length())
+        self.n = n
+        self.half = np.uint64((bits + 1) // 2)
+        self.mask = np.uint64((1 << int(self.half)) - 1)
+        self.keys = rng.integers(0, np.iinfo(np.uint64).max, size=_ROUNDS, dtype=np.uint64, endpoint=True)
+        self.offset = int(rng.integers(n))
+
+    def _feistel(self, x: np.ndarray) -> np.ndarray:
+        left, right = x >> self.half, x & self.mask
+        for key in self.keys:
+            z = (right ^ key) * _MIX1  # a splitmix64-style mixer; uint64 arithmetic wraps modulo 2**64
+            z ^= z >> np.uint64(31)
+            z *= _MIX2
+            z ^= z >> np.uint64(29)
+            left, right = right, left ^ (z & self.mask)
+        return (left << self.half) | right
+
+    def __call__(self, positions: np.ndarray) -> np.ndarray:
+        y = self._feistel(positions.astype(np.uint64))
+        outside = np.flatnonzero(y >= self.n)
+        while outside.size:
+            y[outside] = self._feistel(y[outside])
+            outside = outside[y[outside] >= self.n]
+        return ((y.astype(np.int64) + self.offset) % self.n).astype(np.int64)
+
+
+def _generate(data: np.ndarray, batch_size: int, rng: np.random.Generator, total: int, where: str, *,
+              low_memory: bool = False) -> Iterator[tuple[np.ndarray, np.ndarray]]:
     """The batches of :func:`minibatches` (arguments already checked; ``where`` names the caller in errors)."""
     n = data.shape[0]
     done = 0
     while done < total:
-        perm = np.arange(n, dtype=np.int32 if n < 2**31 else np.int64)  # the one O(N) array
-        rng.shuffle(perm)
+        if low_memory:
+            order = _KeyedPermutation(n, rng)
+        else:
+            perm = np.arange(n, dtype=np.int32 if n < 2**31 else np.int64)  # the one O(N) array
+            rng.shuffle(perm)
         for start in range(0, n, batch_size):
             if done == total:
                 return
-            idx = np.sort(perm[start:start + batch_size]).astype(np.int64)
+            if low_memory:
+                idx = np.sort(order(np.arange(start, min(start + batch_size, n), dtype=np.int64)))
+            else:
+                idx = np.sort(perm[start:start + batch_size]).astype(np.int64)
             yield idx, _read_rows(data, idx, where)
             done += 1
 
