@@ -25,9 +25,10 @@ reported once, not counted in any time:
 The ratios are CAVI / SVI and sklearn / SVI (above 1: SVI faster).
 
 **(c) Memory.** For each N in ``--mem-sizes`` a subprocess writes the data with ``write_npy_in_chunks``, then
-separate subprocesses run (1) SVI streamed from ``open_npy_memmap`` (batch 1000, ``--mem-steps`` steps) and (2)
-CAVI in memory (``np.load`` then ``fit_bgmm_cavi``, ``--cavi-mem-iter`` sweeps; up to N = ``--cavi-mem-max``,
-above that the size of its N-proportional arrays is reported instead), and (3) a baseline that only
+separate subprocesses run (1) SVI streamed from ``open_npy_memmap`` (batch 1000, ``low_memory=True``,
+``--mem-steps`` steps) and (2) CAVI in memory (``np.load`` then ``fit_bgmm_cavi``, ``--cavi-mem-iter`` sweeps;
+up to N = ``--cavi-mem-max``, above that the size of its N-proportional arrays is reported instead),
+and (3) a baseline that only
 imports vi_lib and loads nothing. Each reports its peak resident set (``VmHWM`` of /proc/self/status), the peak
 of its anonymous resident memory (``RssAnon`` sampled every 2 ms by a thread), its file-backed resident memory
 at the end (``RssFile``: pages of a memory map that were read count here, and in ``VmHWM``, though the kernel
@@ -203,7 +204,8 @@ if mode == "write":
 elif mode == "svi":
     x = open_npy_memmap(path, shape=(n, 2), dtype=np.float64)
     prior = default_bgmm_prior(np.asarray(x[:100_000]), k)  # prior from a leading block (m0, W0 only)
-    fit_bgmm_svi(x, k, prior, batch_size=1000, n_steps=steps, rng=np.random.default_rng(1))
+    fit_bgmm_svi(x, k, prior, batch_size=1000, n_steps=steps, rng=np.random.default_rng(1),
+                 low_memory=True)
 elif mode == "cavi":
     x = np.load(path)
     prior = default_bgmm_prior(x[:100_000], k)

@@ -29,6 +29,7 @@ from vi_lib import (
     lda_local_step,
     lda_perplexity,
     match_topics,
+    robbins_monro_step_size,
     sample_lda_corpus,
 )
 
@@ -86,7 +87,7 @@ def test_one_minibatch_step_equals_sklearn(corpus, tol, monkeypatch):
         gamma0 = np.random.RandomState(7).gamma(100.0, 0.01, (B, K))  # scikit-learn's draws
         _, sstats = lda_local_step(batch, lam0, ALPHA, max_iter=50, tol=tol, init_gamma=gamma0)
         lam_hat = lda_intermediate_lambda(sstats, ETA, D, B)
-        return lda_global_step(lam0, lam_hat, lda_svi._robbins_monro_rho(1, TAU, KAPPA))
+        return lda_global_step(lam0, lam_hat, robbins_monro_step_size(1, TAU, KAPPA))
 
     rel = np.max(np.abs(ours() - lda.components_) / lda.components_)
     assert rel < 5e-8  # measured 1.1e-8: scipy's digamma against scikit-learn's approximation

@@ -45,6 +45,7 @@ from .._validation import (
     describe,
 )
 from ..models.lda import _check_concentration, _check_counts
+from .svi import robbins_monro_step_size
 
 __all__ = [
     "LDASVIResult",
@@ -102,11 +103,6 @@ def _check_schedule(tau: Any, kappa: Any, where: str) -> tuple[float, float]:
     if not 0.5 < k <= 1.0:
         raise ValidationError(f"{where}: `kappa` must be in (0.5, 1] (Robbins-Monro conditions); received {k!r}.")
     return t, k
-
-
-def _robbins_monro_rho(t: int, tau: float, kappa: float) -> float:
-    """:math:`\\rho_t = (t + \\tau)^{-\\kappa}`, t = 1, 2, ... (private; to be replaced by the shared schedule)."""
-    return float((t + tau) ** (-kappa))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -599,7 +595,7 @@ def fit_lda_svi(counts: Any, n_topics: int, *, alpha: float, eta: float, rng: np
             step += 1
             gamma0 = rng.gamma(100.0, 0.01, (idx.size, k))
             _, sstats = _local(batch, np.exp(_dirichlet_expectation(lam)), a, it, tl, gamma0, need_sstats=True)
-            rho = _robbins_monro_rho(step, tau_, kappa_)
+            rho = float(robbins_monro_step_size(step, tau_, kappa_))
             lam *= 1.0 - rho
             lam += rho * (e + (n_docs / idx.size) * sstats)
             rhos.append(rho)
