@@ -1459,7 +1459,7 @@ EXEMPT: dict[str, str] = {
     "DEFAULT_SEED": "constant int",
     "ESTIMATORS": "constant tuple of estimator names",
     "MAX_ASSIGNMENTS": "constant int",
-    "MNIST_FILES": "constant dict of file names and checksums",
+    "MNIST_FILES": "constant dict of file names and the MD5s of their uncompressed data",
     "MNIST_MIRROR": "constant URL string",
     "use_book_style": "takes no arguments",
     "NaiveMCResult": "result NamedTuple built by summarize_log_weights from validated input",
@@ -1489,10 +1489,11 @@ EXEMPT: dict[str, str] = {
     "NormalGammaPosterior": "parameter container returned by NormalGamma.posterior (and .prior)",
     "load_checkpoint": "path argument only; CheckpointError cases are tested in test_vae_cli.py",
     "save_checkpoint": "path and state dict only; round trip tested in test_vae_cli.py",
-    "load_mnist": "path/URL arguments only; MNISTError cases are tested in test_vae_cli.py",
-    "download_mnist": "path/URL arguments only; MNISTError cases are tested in test_vae_cli.py",
+    "load_mnist": "path/URL arguments only; MNISTError cases are tested in test_vae_mnist.py",
+    "download_mnist": "path/URL arguments only; MNISTError cases are tested in test_vae_mnist.py",
+    "find_mnist": "path argument only; MNISTError cases are tested in test_vae_mnist.py",
     "mnist_cache_dir": "path argument only",
-    "parse_idx": "bytes argument; MNISTError cases are tested in test_vae_cli.py",
+    "parse_idx": "bytes argument; MNISTError cases are tested in test_vae_mnist.py",
 }
 
 

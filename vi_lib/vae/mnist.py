@@ -142,9 +142,9 @@ def _read_verified(path: Path, base: str, md5: str, fix: str = _FIX) -> np.ndarr
     elif path.suffix == ".gz":
         raise MNISTError(f"{path}: named .gz but not gzip data (starts with {raw[:4].hex()}){fix}.")
     try:
-        arr = parse_idx(raw, name=str(path))
+        arr = parse_idx(raw, name="the IDX data")
     except MNISTError as exc:
-        raise MNISTError(f"{str(exc).removeprefix('parse_idx: ').rstrip('.')}{fix}.") from None
+        raise MNISTError(f"{path}: {str(exc).removeprefix('parse_idx: ').rstrip('.')}{fix}.") from None
     want = 3 if "images" in base else 1
     if arr.ndim != want:
         raise MNISTError(f"{path}: {base} must hold a {want}-D array; received shape {arr.shape}{fix}.")
@@ -216,7 +216,7 @@ def find_mnist(data_dir: str | os.PathLike | None = None) -> dict[str, Path]:
 
 def download_mnist(cache_dir: str | os.PathLike | None = None, *, base_url: str = MNIST_MIRROR,
                    files: dict[str, str] | None = None,
-                   opener: Callable[[str], Any] = urllib.request.urlopen) -> Path:
+                   opener: Callable[[str], Any] | None = None) -> Path:
     """Download the MNIST files that have no local copy, verifying the decompressed data; atomic writes.
 
     A file with a verified local copy (any layout :func:`find_mnist` accepts) is not fetched. A
@@ -236,8 +236,9 @@ def download_mnist(cache_dir: str | os.PathLike | None = None, *, base_url: str 
         Mirror URL ending in ``/`` (``file://`` URLs work, for tests).
     files : dict, optional
         Base name -> expected MD5 of the uncompressed file (default :data:`MNIST_FILES`).
-    opener : callable
-        ``opener(url)`` returns a readable binary file-like object (default ``urllib.request.urlopen``).
+    opener : callable, optional
+        ``opener(url)`` returns a readable binary file-like object (default ``urllib.request.urlopen``,
+        looked up when called).
 
     Returns
     -------
@@ -251,6 +252,7 @@ def download_mnist(cache_dir: str | os.PathLike | None = None, *, base_url: str 
     """
     folder = mnist_cache_dir(cache_dir)
     files = MNIST_FILES if files is None else files
+    opener = urllib.request.urlopen if opener is None else opener
     _, failures = _locate(folder, files)
     bad = [msg for msgs in failures.values() for msg in msgs]
     if bad:
