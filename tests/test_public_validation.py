@@ -15,6 +15,7 @@ the argument in backticks. ``test_every_public_callable_is_audited`` keeps the a
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import re
 import tempfile
@@ -1448,6 +1449,27 @@ SPECS: dict[str, Spec] = {
     ),
     "resolve_device": Spec(_v(device="cpu"), typed=("device",), extra=(("device", "unknown", "tpu"),), namespace=vae),
 }
+
+# Silent infinities: a float64 overflow must be a ValidationError naming the argument that caused it,
+# never inf/NaN entries with only a RuntimeWarning (issue 16: pathwise_gradient with log_std=400 returned
+# -inf). sigma = exp(400) is finite but sigma * eps * grad overflows; exp(800) overflows in the draws;
+# exp(-800) = 0 makes the 1/sigma of the score and of STL infinite. And a float32 probability vector is
+# judged at float32 precision (its sum's tolerance follows the dtype), so a real error is still caught.
+_SWEEP: dict[str, tuple[tuple[str, str, Any], ...]] = {
+    "pathwise_gradient": (("log_std", "overflow", np.full(2, 400.0)), ("log_std", "overflow-draws", np.full(2, 800.0))),
+    "stl_gradient": (("log_std", "overflow", np.full(2, 400.0)), ("log_std", "overflow-draws", np.full(2, 800.0)),
+                     ("log_std", "underflow", np.full(2, -800.0))),
+    "score_function_gradient": (("log_std", "overflow-draws", np.full(2, 800.0)),
+                                ("log_std", "underflow", np.full(2, -800.0))),
+    "score_function_cv_gradient": (("log_std", "overflow-draws", np.full(2, 800.0)),
+                                   ("log_std", "underflow", np.full(2, -800.0))),
+    "rao_blackwell_gradient": (("log_std", "overflow-draws", np.full(2, 800.0)),
+                               ("log_std", "underflow", np.full(2, -800.0))),
+    "kl_categorical": (("p", "float32-not-normalised", np.array([0.5, 0.5001], dtype=np.float32)),
+                       ("q", "float64-off-by-1e-8", np.array([0.3, 0.7 + 1e-8]))),
+}
+for _name, _more in _SWEEP.items():
+    SPECS[_name] = dataclasses.replace(SPECS[_name], extra=SPECS[_name].extra + _more)
 
 # Names in the public namespaces that take no numeric input, each with the reason it is exempt.
 EXEMPT: dict[str, str] = {

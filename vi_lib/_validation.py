@@ -39,6 +39,7 @@ __all__ = [
     "check_positive",
     "check_positive_definite",
     "check_probability",
+    "check_probability_vector",
     "check_rng",
     "check_same_shape",
     "check_scalar",
@@ -148,6 +149,53 @@ def check_probability(name: str, value: Any, *, where: str | None = None,
     if not np.all(ok):
         raise _fail(where, name, what, value)
     return float(arr) if arr.ndim == 0 else arr
+
+
+def _float_eps(value: Any) -> tuple[float, str]:
+    """Machine epsilon and name of the floating dtype ``value`` arrives in (float64 for non-floats)."""
+    try:
+        import torch
+
+        if isinstance(value, torch.Tensor):
+            if value.is_floating_point():
+                return float(torch.finfo(value.dtype).eps), str(value.dtype).removeprefix("torch.")
+            return float(np.finfo(np.float64).eps), "float64"
+    except ImportError:  # pragma: no cover
+        pass
+    dtype = getattr(value, "dtype", None)
+    if dtype is None:
+        try:
+            dtype = np.asarray(value).dtype
+        except (TypeError, ValueError):
+            dtype = np.dtype(np.float64)
+    if isinstance(dtype, np.dtype) and np.issubdtype(dtype, np.floating):
+        return float(np.finfo(dtype).eps), dtype.name
+    return float(np.finfo(np.float64).eps), "float64"
+
+
+def check_probability_vector(name: str, value: Any, *, where: str | None = None,
+                             atol: float | None = None) -> np.ndarray:
+    """Check a 1-D probability vector; return it as float64, renormalised to sum to 1 exactly.
+
+    The tolerance on the sum follows the precision ``value`` arrives in: by default
+    ``max(1e-9, 4 * K * eps)`` for ``K`` entries and the machine epsilon ``eps`` of its floating
+    dtype, so that a float32 softmax (whose sum is off by a few float32 roundings) passes while
+    float64 input keeps the 1e-9 tolerance. The sum is computed in float64 and printed to full
+    precision when it is off, so the message never claims a sum of 1 for entries that fail.
+    """
+    eps, dtype_name = _float_eps(value)
+    arr = check_finite(name, as_array(name, value, ndim=1, where=where), where=where)
+    if arr.size == 0:
+        raise _fail(where, name, "a non-empty probability vector", arr)
+    tol = max(1e-9, 4.0 * arr.size * eps) if atol is None else float(atol)
+    total = float(np.sum(arr, dtype=np.float64))
+    if np.any(arr < 0) or not abs(total - 1.0) <= tol:
+        prefix = f"{where}: " if where else ""
+        raise ValidationError(
+            f"{prefix}`{name}` must be a probability vector (non-negative entries summing to 1 within {tol:.3g}, "
+            f"the tolerance for {arr.size} {dtype_name} entries); received entries summing to {total!r} "
+            f"(off by {total - 1.0:+.3g}) with minimum {float(arr.min())!r}.")
+    return arr / total
 
 
 def check_int(name: str, value: Any, *, minimum: int | None = None, where: str | None = None) -> int:
