@@ -190,7 +190,7 @@ def test_fit_and_init_validation(rng):
         fit_em(x, TRUE, n_iter=0)
     with pytest.raises(ValidationError, match=r"fit_em: `tol` must be finite and non-negative"):
         fit_em(x, TRUE, tol=-1.0)
-    with pytest.raises(ValidationError, match=r"fit_em: the variances of `init` must be >= variance_floor=0.01"):
+    with pytest.raises(ValidationError, match=r"fit_em: the variances of `init` must be >= `variance_floor` = 0.01"):
         fit_em(x, GaussianMixture1D([0.5, 0.5], [0.0, 2.0], [1e-8, 1.0]), variance_floor=1e-2)
     with pytest.raises(ValidationError, match=r"gmm_sample: `n` must be an integer >= 1"):
         gmm_sample(0, TRUE, rng)

@@ -1633,3 +1633,84 @@ def test_every_public_callable_is_audited() -> None:
     assert not audited & set(EXEMPT), "a name is both audited and exempt"
     for name in SPECS:
         assert callable(_callable(name)), name
+
+
+# ---------------------------------------------------------------------------------------------
+# Extreme finite values: every `finite` argument at +-1e300 (and +-800 for log-scale arguments).
+# ---------------------------------------------------------------------------------------------
+
+# Arguments on the log scale: exp(800) overflows float64 and exp(-800) underflows to 0.
+_LOG_SCALE = {"log_std", "init_log_std", "logvar", "logits", "log_weights", "log_probs", "log_mean",
+              "log_second_moment", "log_evidence"}
+
+
+def _with_extreme(value: Any, extreme: float) -> Any:
+    """``value`` with its first entry replaced by ``extreme`` (clipped to the largest float32 for float32 tensors)."""
+    if isinstance(value, torch.Tensor):
+        out = value.clone().to(torch.float64 if not value.is_floating_point() else value.dtype)
+        top = torch.finfo(out.dtype).max
+        out.view(-1)[0] = max(-top, min(top, extreme))
+        return out
+    arr = np.array(value, dtype=float)
+    if arr.ndim == 0:
+        return extreme
+    arr.flat[0] = extreme
+    return arr
+
+
+def _extreme_cases() -> list[Any]:
+    cases = []
+    for name, spec in SPECS.items():
+        valid = spec.valid()
+        for arg in spec.finite:
+            base = valid.get(arg)
+            if base is None and arg == "init_log_std":  # defaults to zeros like init_mean
+                base = np.zeros_like(valid["init_mean"])
+            extremes = (1e300, -1e300) + ((800.0, -800.0) if arg in _LOG_SCALE else ())
+            for extreme in extremes:
+                bad = _with_extreme(base, extreme) if base is not None else extreme
+                cases.append(pytest.param(name, arg, bad, id=f"{name}-{arg}-{extreme:+g}"))
+    return cases
+
+
+def _non_finite_leaves(out: Any, path: str = "result", depth: int = 0) -> list[str]:
+    """Paths of the non-finite floating entries in ``out`` (arrays, tensors, tuples, dataclasses, dicts)."""
+    if depth > 4:
+        return []
+    if isinstance(out, torch.Tensor):
+        return [path] if out.is_floating_point() and not bool(torch.isfinite(out).all()) else []
+    if isinstance(out, (float, np.floating)) or (isinstance(out, np.ndarray) and out.dtype.kind in "fc"):
+        return [] if np.all(np.isfinite(out)) else [path]
+    if isinstance(out, dict):
+        return [p for k, v in out.items() for p in _non_finite_leaves(v, f"{path}[{k!r}]", depth + 1)]
+    if isinstance(out, (tuple, list)):
+        return [p for i, v in enumerate(out) for p in _non_finite_leaves(v, f"{path}[{i}]", depth + 1)]
+    if dataclasses.is_dataclass(out) and not isinstance(out, type):
+        return [p for f in dataclasses.fields(out)
+                for p in _non_finite_leaves(getattr(out, f.name), f"{path}.{f.name}", depth + 1)]
+    if isinstance(out, torch.nn.Module):
+        return [f"{path}.{n}" for n, p in out.named_parameters() if not bool(torch.isfinite(p).all())]
+    return []
+
+
+@pytest.mark.parametrize(("name", "arg", "bad"), _extreme_cases())
+def test_extreme_finite_argument_gives_finite_result_or_names_it(name: str, arg: str, bad: Any) -> None:
+    """Huge (or, on the log scale, very negative) finite input never yields a silent inf/NaN or a bare error.
+
+    The call either returns a result whose floating entries are all finite, or raises ValidationError
+    starting with the function's name and naming the argument. RuntimeWarnings are errors here
+    (pyproject's filterwarnings), so an overflow that only warns fails too, as does a bare
+    OverflowError, FloatingPointError or LinAlgError.
+    """
+    spec = SPECS[name]
+    kwargs = spec.valid()
+    kwargs[arg] = bad
+    where = spec.where or _public_name(name)
+    pattern = rf"^{re.escape(where)}: .*`{re.escape(arg)}(\(.*?\)|\[\d+\])?`"
+    try:
+        out = _callable(name)(**kwargs)
+    except ValidationError as exc:
+        assert re.search(pattern, str(exc), flags=re.DOTALL), f"message must start with {where!r}, name `{arg}`: {exc}"
+        return
+    bad_leaves = _non_finite_leaves(out)
+    assert not bad_leaves, f"{where}({arg}=extreme) returned non-finite values silently at {bad_leaves}"

@@ -23,6 +23,7 @@ from .._validation import (
     check_probability_vector,
     check_shape,
     describe,
+    float64_guard,
 )
 
 __all__ = [
@@ -35,6 +36,7 @@ __all__ = [
 ]
 
 
+@float64_guard
 def kl_normal(mu_q: Any, sigma_q: Any, mu_p: Any, sigma_p: Any) -> Any:
     r"""KL divergence between two univariate Gaussians, :math:`\mathrm{KL}(q \,\|\, p)`, in nats.
 
@@ -82,6 +84,7 @@ def kl_normal(mu_q: Any, sigma_q: Any, mu_p: Any, sigma_p: Any) -> Any:
 
 
 
+@float64_guard
 def kl_mvn(mean_q: Any, cov_q: Any, mean_p: Any, cov_p: Any) -> float:
     r"""KL divergence between multivariate Gaussians, :math:`\mathrm{KL}(q \,\|\, p)`, in nats.
 

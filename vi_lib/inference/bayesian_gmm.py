@@ -37,6 +37,7 @@ from .._validation import (
     check_rng,
     check_shape,
     describe,
+    float64_guard,
 )
 from ..models.bayesian_gmm import (
     BayesianGMMPrior,
@@ -329,6 +330,7 @@ def _resp_log_resp(resp: np.ndarray) -> float:
 # ---------------------------------------------------------------------------------------------
 
 
+@float64_guard
 def bgmm_update_resp(x: np.ndarray, q: BayesianGMMVariational) -> np.ndarray:
     """CAVI update of :math:`q(Z)`: the responsibilities given the global factors (Bishop Eqs. 10.46-10.49).
 
@@ -371,6 +373,7 @@ def bgmm_update_resp(x: np.ndarray, q: BayesianGMMVariational) -> np.ndarray:
     return _softmax_rows(_log_rho(x, q))[0]
 
 
+@float64_guard
 def bgmm_update_globals(x: np.ndarray, resp: np.ndarray, prior: BayesianGMMPrior) -> BayesianGMMVariational:
     """CAVI update of :math:`q(\\pi) \\prod_k q(\\mu_k, \\Lambda_k)` given the responsibilities.
 
@@ -417,6 +420,7 @@ def bgmm_update_globals(x: np.ndarray, resp: np.ndarray, prior: BayesianGMMPrior
     return _update_globals(x, r, prior)
 
 
+@float64_guard
 def bgmm_elbo(x: np.ndarray, resp: np.ndarray, q: BayesianGMMVariational, prior: BayesianGMMPrior) -> float:
     """The ELBO of the Bayesian Gaussian mixture in nats, with every constant (Bishop Eqs. 10.70-10.77).
 
@@ -536,6 +540,7 @@ def sklearn_lower_bound_offset(n_samples: int, n_components: int, prior: Bayesia
                  + 0.25 * k * d * (d - 1) * _LOG_PI - 0.5 * n * d * _LOG_2PI)
 
 
+@float64_guard
 def bgmm_init_resp(x: np.ndarray, n_components: int, rng: np.random.Generator, method: str = "kmeans"
                    ) -> np.ndarray:
     """Initial responsibilities, as scikit-learn's ``init_params`` ``"kmeans"`` or ``"random"``.
@@ -605,6 +610,7 @@ class _SweepState:
     data_term: float | None = None
 
 
+@float64_guard
 def fit_bgmm_cavi(x: np.ndarray, n_components: int, prior: BayesianGMMPrior, *, init_resp: np.ndarray | None = None,
                   rng: np.random.Generator | None = None, max_iter: int = 1000, rtol: float = 1e-10,
                   record_every_update: bool = True) -> CAVIResult:

@@ -29,6 +29,7 @@ from .._validation import (
     check_scalar,
     check_shape,
     describe,
+    float64_guard,
 )
 from ..families.divergences import entropy_normal, kl_mvn
 from ..models.mixture import _check_mixture, _log_pdf_and_dlog
@@ -97,6 +98,7 @@ class MeanFieldFit:
 
 
 
+@float64_guard
 def fit_forward_kl_gaussian(weights: Any, means: Any, stds: Any) -> tuple[float, float]:
     r"""Minimiser of the forward KL :math:`\mathrm{KL}(p \,\|\, q)` over Gaussians :math:`q`: moment matching.
 
@@ -142,6 +144,7 @@ def _gl(n_panels: int) -> tuple[np.ndarray, np.ndarray]:
 
 
 
+@float64_guard
 def reverse_kl_to_mixture(mean: float, std: float, weights: Any, means: Any, stds: Any, *,
                           n_panels: int = 400) -> float:
     r"""Reverse KL :math:`\mathrm{KL}(q \,\|\, p)` from :math:`q = \mathcal{N}(\mu, \sigma^2)` to a 1-D mixture.
@@ -188,6 +191,7 @@ def reverse_kl_to_mixture(mean: float, std: float, weights: Any, means: Any, std
 
 
 
+@float64_guard
 def reverse_kl_gradient(mean: float, std: float, weights: Any, means: Any, stds: Any, *,
                         n_panels: int = 400) -> np.ndarray:
     r"""Gradient of :func:`reverse_kl_to_mixture` with respect to ``(mean, log std)``.
@@ -221,6 +225,7 @@ def reverse_kl_gradient(mean: float, std: float, weights: Any, means: Any, stds:
 
 
 
+@float64_guard
 def reverse_kl_hessian(mean: float, std: float, weights: Any, means: Any, stds: Any, *,
                        step: float = 1e-5) -> np.ndarray:
     """Hessian of the reverse KL in ``(mean, log std)`` by central differences of the exact gradient.
@@ -253,6 +258,7 @@ def reverse_kl_hessian(mean: float, std: float, weights: Any, means: Any, stds: 
 
 
 
+@float64_guard
 def fit_reverse_kl_gaussian(weights: Any, means: Any, stds: Any, init_mean: float, init_std: float,
                             *, n_panels: int = 400, gtol: float = 1e-10) -> ReverseKLFit:
     r"""Minimise :math:`\mathrm{KL}(q \,\|\, p)` over :math:`q = \mathcal{N}(\mu, \sigma^2)` from one start.
@@ -305,6 +311,7 @@ def fit_reverse_kl_gaussian(weights: Any, means: Any, stds: Any, init_mean: floa
 
 
 
+@float64_guard
 def reverse_kl_stationary_point(weights: Any, means: Any, stds: Any, init_mean: float, init_std: float,
                                 *, n_panels: int = 400) -> ReverseKLFit:
     r"""Solve :math:`\nabla \mathrm{KL}(q \,\|\, p) = 0` over :math:`q = \mathcal{N}(\mu, \sigma^2)` near a start.
@@ -352,6 +359,7 @@ def reverse_kl_stationary_point(weights: Any, means: Any, stds: Any, init_mean: 
 
 
 
+@float64_guard
 def kl_integrands(x: Any, weights: Any, means: Any, stds: Any, q_mean: float, q_std: float
                   ) -> tuple[np.ndarray, np.ndarray]:
     r"""Pointwise integrands :math:`p\log(p/q)` (forward KL) and :math:`q\log(q/p)` (reverse KL).
@@ -445,6 +453,7 @@ def mean_field_gaussian_forward(mean: Any, cov: Any) -> tuple[np.ndarray, np.nda
 
 
 
+@float64_guard
 def fit_mean_field_gaussian(mean: Any, cov: Any, direction: str) -> MeanFieldFit:
     r"""Numerically minimise the reverse or forward KL from a factorised Gaussian to a Gaussian.
 
@@ -516,6 +525,7 @@ class GaussianFit(NamedTuple):
 
 
 
+@float64_guard
 def fit_gaussian_q(elbo_fn: Callable[[float, float], float], init_mean: float, init_std: float, *,
                    xatol: float = 1e-10) -> GaussianFit:
     """Maximise ``elbo_fn(mean, std)`` over Gaussian q, parametrised by ``(mean, log std)``.

@@ -47,6 +47,7 @@ from .._validation import (
     check_scalar,
     check_shape,
     describe,
+    float64_guard,
 )
 
 __all__ = [
@@ -215,6 +216,7 @@ def _check_prior(prior: object, where: str, dim: int | None = None, name: str = 
     return prior
 
 
+@float64_guard
 def default_bgmm_prior(x: np.ndarray, n_components: int, *, concentration: float | None = None) -> BayesianGMMPrior:
     """scikit-learn's default prior for a full-covariance Bayesian Gaussian mixture, from the data.
 
@@ -272,6 +274,7 @@ def default_bgmm_prior(x: np.ndarray, n_components: int, *, concentration: float
                             dof=float(x.shape[1]), scale=0.5 * (w0 + w0.T))
 
 
+@float64_guard
 def bgmm_predictive_log_density(x_new: np.ndarray, q: Any) -> np.ndarray:
     """Log posterior predictive density under the mean-field :math:`q` (Bishop 2006, Eq. 10.81).
 

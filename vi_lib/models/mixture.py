@@ -33,6 +33,7 @@ from .._validation import (
     check_shape,
     check_vector,
     describe,
+    float64_guard,
 )
 from .conjugate import normal_normal_log_evidence_stats
 
@@ -133,6 +134,7 @@ def _component_log_joint(x: np.ndarray, params: GaussianMixture1D) -> np.ndarray
 
 
 
+@float64_guard
 def gmm_log_density(x: np.ndarray, params: GaussianMixture1D) -> np.ndarray:
     """Pointwise log-density of the mixture.
 
@@ -170,6 +172,7 @@ def gmm_log_density(x: np.ndarray, params: GaussianMixture1D) -> np.ndarray:
 
 
 
+@float64_guard
 def gmm_log_likelihood(x: np.ndarray, params: GaussianMixture1D) -> float:
     """Log-likelihood :math:`\\log p(x \\mid \\theta) = \\sum_i \\log p(x_i \\mid \\theta)` in nats.
 
@@ -253,6 +256,7 @@ def _log_pdf_and_dlog(x: np.ndarray, w: np.ndarray, m: np.ndarray, s: np.ndarray
 
 
 
+@float64_guard
 def mixture_log_pdf(x: Any, weights: Any, means: Any, stds: Any) -> np.ndarray:
     r"""Log-density of a 1-D Gaussian mixture :math:`p(x) = \sum_k w_k \mathcal{N}(x; m_k, s_k^2)`.
 
@@ -321,6 +325,7 @@ def gmm_num_assignments(n: int, K: int) -> int:
 
 
 
+@float64_guard
 def gmm_log_evidence_exact(x: Any, K: int, prior_mean: float, prior_std: float, noise_std: float, *,
                            max_assignments: int = MAX_ASSIGNMENTS, chunk_size: int = 2**16) -> float:
     """Exact log evidence of the Bayesian 1-D Gaussian mixture by enumerating all :math:`K^n` assignments.
@@ -396,6 +401,7 @@ def gmm_log_evidence_exact(x: Any, K: int, prior_mean: float, prior_std: float, 
 
 
 
+@float64_guard
 def mixture_conditional_means(x: Any, labels: Any, K: int, prior_mean: float, prior_std: float,
                               noise_std: float) -> tuple[np.ndarray, np.ndarray]:
     """Complete conditional of the means of the Bayesian mixture: independent Normals.
@@ -450,6 +456,7 @@ def mixture_conditional_means(x: Any, labels: Any, K: int, prior_mean: float, pr
 
 
 
+@float64_guard
 def mixture_conditional_labels(x: Any, means: Any, noise_std: float) -> np.ndarray:
     """Complete conditional of each label of the Bayesian mixture (uniform weights): a categorical.
 

@@ -32,6 +32,7 @@ from .._validation import (
     check_positive,
     check_scalar,
     describe,
+    float64_guard,
 )
 from ..models.mixture import _check_inputs
 
@@ -101,6 +102,7 @@ def _check_bounds(lower: Any, upper: Any, where: str) -> tuple[float, float]:
 
 
 
+@float64_guard
 def log_evidence_quadrature(log_joint: Callable[[np.ndarray], np.ndarray], lower: float, upper: float, *,
                             grid_points: int = 4097, epsrel: float = 1e-12) -> QuadratureResult:
     """Log evidence of a model with one scalar latent, by adaptive quadrature in log space.
@@ -192,6 +194,7 @@ def log_evidence_quadrature(log_joint: Callable[[np.ndarray], np.ndarray], lower
 
 
 
+@float64_guard
 def grid_quadrature_cost(points_per_dim: int, dims: Any) -> np.ndarray:
     """Number of log-joint evaluations of a tensor grid: :math:`G^d` for each ``d`` in ``dims``.
 
@@ -221,6 +224,7 @@ def grid_quadrature_cost(points_per_dim: int, dims: Any) -> np.ndarray:
 
 
 
+@float64_guard
 def grid_log_evidence(log_joint: Callable[[np.ndarray], np.ndarray], lower: float, upper: float,
                       points_per_dim: int, dim: int, *, max_points: int = 10**8,
                       chunk_size: int = 2**20) -> float:
@@ -330,6 +334,7 @@ def summarize_log_weights(log_weights: Any) -> NaiveMCResult:
 
 
 
+@float64_guard
 def naive_mc_log_evidence(log_likelihood: Callable[[np.ndarray], np.ndarray], prior_samples: Any) -> NaiveMCResult:
     """Naive Monte Carlo evidence: average the likelihood over draws from the prior.
 
@@ -375,6 +380,7 @@ def naive_mc_log_evidence(log_likelihood: Callable[[np.ndarray], np.ndarray], pr
 
 
 
+@float64_guard
 def naive_mc_relative_variance(log_mean: Any, log_second_moment: Any) -> Any:
     """Relative variance of one naive Monte Carlo weight.
 
@@ -418,6 +424,7 @@ def _relative_variance(log_mean: Any, log_second_moment: Any, where: str) -> Any
 
 
 
+@float64_guard
 def mc_samples_needed(rel_tol: float, log_mean: Any, log_second_moment: Any) -> Any:
     """Prior samples needed for a relative standard error ``rel_tol`` of the naive estimator.
 
@@ -483,6 +490,7 @@ def _log_integrand_k2(mu1: np.ndarray, mu2: np.ndarray, x: np.ndarray, m0: float
 
 
 
+@float64_guard
 def gmm_log_evidence_grid_k2(x: Any, prior_mean: float, prior_std: float, noise_std: float, *,
                              points: int = 801, half_width: float = 10.0) -> GridEvidence:
     """Log evidence of the :math:`K = 2` mixture by 2-D quadrature over the means (no enumeration).
