@@ -1467,6 +1467,15 @@ _SWEEP: dict[str, tuple[tuple[str, str, Any], ...]] = {
                                ("log_std", "underflow", np.full(2, -800.0))),
     "kl_categorical": (("p", "float32-not-normalised", np.array([0.5, 0.5001], dtype=np.float32)),
                        ("q", "float64-off-by-1e-8", np.array([0.3, 0.7 + 1e-8]))),
+    # The other probability checks share check_probability_vector / check_probability_rows.
+    "GaussianMixture1D": (("weights", "float32-not-normalised", np.array([0.5, 0.5001], dtype=np.float32)),
+                          ("weights", "float64-off-by-1e-8", np.array([0.5, 0.5 + 1e-8]))),
+    "sample_gaussian_mixture": (("weights", "float64-off-by-1e-8", np.array([0.4, 0.6 + 1e-8])),),
+    "mixture_log_pdf": (("weights", "float32-not-normalised", np.array([0.3, 0.7001], dtype=np.float32)),),
+    "em_lower_bound": (("resp", "float64-off-by-1e-8", np.vstack([np.full((4, 2), 0.5), [[0.5, 0.5 + 1e-8]]])),),
+    "bgmm_update_globals": (("resp", "float32-not-normalised", np.tile(np.float32([0.5, 0.5001]), (6, 1))),),
+    "MixtureMeanField": (("resp", "float64-off-by-1e-8", np.vstack([np.full((4, 2), 0.5), [[0.5, 0.5 + 1e-8]]])),
+                         ("weights", "float64-off-by-1e-8", np.array([0.5, 0.5 + 1e-8]))),
 }
 for _name, _more in _SWEEP.items():
     SPECS[_name] = dataclasses.replace(SPECS[_name], extra=SPECS[_name].extra + _more)

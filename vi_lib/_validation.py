@@ -49,6 +49,7 @@ __all__ = [
     "check_positive",
     "check_positive_definite",
     "check_probability",
+    "check_probability_rows",
     "check_probability_vector",
     "check_rng",
     "check_same_shape",
@@ -208,6 +209,36 @@ def check_probability_vector(name: str, value: Any, *, where: str | None = None,
             f"the tolerance for {arr.size} {dtype_name} entries); received entries summing to {total!r} "
             f"(off by {total - 1.0:+.3g}) with minimum {float(arr.min())!r}.")
     return arr / total
+
+
+def check_probability_rows(name: str, value: Any, *, where: str | None = None,
+                           atol: float | None = None) -> np.ndarray:
+    """Check a finite 2-D array whose rows are probability vectors (responsibilities, shape (N, K)).
+
+    The row analogue of :func:`check_probability_vector`, with its dtype-aware tolerance
+    ``max(1e-9, 4 * K * eps)`` on each row sum. Returns the rows as float64, each renormalised to
+    sum to 1 exactly. The message reports the worst row, its sum in full and its smallest entry.
+    Shape (and ``K >= 1``) is the caller's to check first.
+    """
+    eps, dtype_name = _float_eps(value)
+    arr = check_finite(name, as_array(name, value, ndim=2, where=where), where=where)
+    if arr.size == 0:
+        return arr
+    k = arr.shape[1]
+    tol = max(1e-9, 4.0 * k * eps) if atol is None else float(atol)
+    sums = np.sum(arr, axis=1, dtype=np.float64)
+    off = np.abs(sums - 1.0)
+    negative = np.any(arr < 0, axis=1)
+    bad = negative | ~(off <= tol)
+    if np.any(bad):
+        i = int(np.argmax(negative)) if np.any(negative) else int(np.argmax(off))
+        prefix = f"{where}: " if where else ""
+        raise ValidationError(
+            f"{prefix}`{name}` must have non-negative rows that sum to 1 (each within {tol:.3g}, the tolerance for "
+            f"{k} {dtype_name} entries); received {int(bad.sum())} of {arr.shape[0]} rows off, the worst row {i} "
+            f"summing to {float(sums[i])!r} (off by {float(sums[i]) - 1.0:+.3g}) with minimum entry "
+            f"{float(arr[i].min())!r}.")
+    return arr / sums[:, None]
 
 
 def check_int(name: str, value: Any, *, minimum: int | None = None, where: str | None = None) -> int:

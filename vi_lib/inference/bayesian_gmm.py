@@ -34,6 +34,7 @@ from .._validation import (
     check_finite,
     check_int,
     check_positive,
+    check_probability_rows,
     check_rng,
     check_shape,
     describe,
@@ -184,11 +185,7 @@ def _check_resp(resp: Any, n: int, where: str, k: int | None = None, name: str =
     r = check_finite(name, check_shape(name, resp, (n, k), where=where), where=where)
     if r.shape[1] < 1:
         raise ValidationError(f"{where}: `{name}` must have at least one column (K >= 1); received {describe(r)}.")
-    sums = r.sum(axis=1)
-    if np.any(r < 0) or not np.allclose(sums, 1.0, rtol=0.0, atol=1e-8):
-        raise ValidationError(f"{where}: `{name}` must have non-negative rows that sum to 1; received row sums "
-                              f"in [{sums.min():.6g}, {sums.max():.6g}] and minimum entry {r.min():.6g}.")
-    return r
+    return check_probability_rows(name, resp, where=where)
 
 
 # ---------------------------------------------------------------------------------------------

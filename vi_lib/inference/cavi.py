@@ -42,6 +42,8 @@ from .._validation import (
     check_int,
     check_positive,
     check_positive_definite,
+    check_probability_rows,
+    check_probability_vector,
     check_rng,
     check_scalar,
     check_vector,
@@ -476,10 +478,7 @@ class MixtureMeanField:
         if n < 1 or K < 1:
             raise ValidationError(f"{where}: `resp` must have at least one row and one column; "
                                   f"received shape {r.shape}.")
-        if np.any(r < 0) or not np.allclose(r.sum(axis=1), 1.0, rtol=0.0, atol=1e-8):
-            raise ValidationError(f"{where}: `resp` must have non-negative rows that sum to 1; received row sums "
-                                  f"in [{r.sum(axis=1).min():.10g}, {r.sum(axis=1).max():.10g}] and minimum "
-                                  f"entry {r.min():.6g}.")
+        r = check_probability_rows("resp", self.resp, where=where)
         m = check_finite("means", as_array("means", self.means, ndim=1, where=where), where=where)
         v = check_finite("variances", as_array("variances", self.variances, ndim=1, where=where), where=where)
         for name, arr in (("means", m), ("variances", v)):
@@ -489,10 +488,14 @@ class MixtureMeanField:
         if np.any(v < 0) or (np.any(v == 0) and not np.all(v == 0)):
             raise ValidationError(f"{where}: `variances` must be all positive (a Gaussian q per mean) or all zero "
                                   f"(point estimates); received {describe(v)}.")
-        w = np.full(K, 1.0 / K) if self.weights is None else as_array("weights", self.weights, ndim=1, where=where)
-        if w.shape != (K,) or not np.all(np.isfinite(w)) or np.any(w <= 0) or abs(float(w.sum()) - 1.0) > 1e-8:
-            raise ValidationError(f"{where}: `weights` must be {K} positive numbers summing to 1; received "
-                                  f"{describe(w)} (sum {float(np.sum(w)):.10g}).")
+        if self.weights is None:
+            w = np.full(K, 1.0 / K)
+        else:
+            w = as_array("weights", self.weights, ndim=1, where=where)
+            if w.shape != (K,) or not np.all(np.isfinite(w)) or np.any(w <= 0):
+                raise ValidationError(f"{where}: `weights` must be {K} positive numbers summing to 1; received "
+                                      f"{describe(w)}.")
+            w = check_probability_vector("weights", self.weights, where=where)
         object.__setattr__(self, "resp", r / r.sum(axis=1, keepdims=True))
         object.__setattr__(self, "means", m.copy())
         object.__setattr__(self, "variances", v.copy())

@@ -21,6 +21,7 @@ from .._validation import (
     check_finite,
     check_int,
     check_positive,
+    check_probability_rows,
     check_rng,
     check_shape,
     check_vector,
@@ -83,11 +84,7 @@ def _check_resp(resp: object, n: int, where: str) -> np.ndarray:
     if r.shape[1] < 1:
         raise ValidationError(f"{where}: `resp` must have at least one column (K >= 1); "
                               f"received shape {r.shape}.")
-    if np.any(r < 0) or not np.allclose(r.sum(axis=1), 1.0, rtol=0.0, atol=1e-8):
-        raise ValidationError(f"{where}: `resp` must have non-negative rows that sum to 1; "
-                              f"received row sums in [{r.sum(axis=1).min():.6g}, "
-                              f"{r.sum(axis=1).max():.6g}] and minimum entry {r.min():.6g}.")
-    return r
+    return check_probability_rows("resp", resp, where=where)
 
 
 

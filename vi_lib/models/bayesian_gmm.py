@@ -42,7 +42,7 @@ from .._validation import (
     check_int,
     check_nonempty,
     check_positive_definite,
-    check_probability,
+    check_probability_vector,
     check_rng,
     check_scalar,
     check_shape,
@@ -335,7 +335,8 @@ def sample_gaussian_mixture(n: int, *, weights: Any, means: Any, covariances: An
     n : int
         Number of points, at least 1.
     weights : array of shape (K,)
-        Mixture weights, non-negative and summing to one (to 1e-9).
+        Mixture weights, non-negative and summing to one (within ``max(1e-9, 4 K eps)`` for the machine
+        epsilon ``eps`` of their dtype; renormalised exactly).
     means : array of shape (K, D)
         Component means, finite.
     covariances : array of shape (K, D, D)
@@ -360,12 +361,9 @@ def sample_gaussian_mixture(n: int, *, weights: Any, means: Any, covariances: An
     """
     where = "sample_gaussian_mixture"
     n = check_int("n", n, minimum=1, where=where)
-    w = check_probability("weights", check_shape("weights", weights, (None,), where=where), where=where)
-    w = np.atleast_1d(w)
+    check_shape("weights", weights, (None,), where=where)
+    w = check_probability_vector("weights", weights, where=where)
     k = w.size
-    if k < 1 or abs(float(w.sum()) - 1.0) > 1e-9:
-        raise ValidationError(f"{where}: `weights` must be a non-empty probability vector summing to 1; "
-                              f"received {describe(weights)} with sum {float(w.sum())!r}.")
     m = check_finite("means", check_shape("means", means, (k, None), where=where), where=where)
     d = m.shape[1]
     cov = check_shape("covariances", covariances, (k, d, d), where=where)
