@@ -163,3 +163,14 @@ def test_float64_guard_checks_the_result_and_only_the_outermost_call():
         outer(1e20)
     with pytest.raises(ValidationError, match=r"^inner: `x`"):
         inner(1e20)
+
+
+def test_float64_guard_runs_user_callbacks_under_the_callers_error_settings():
+    from vi_lib._validation import call_user, float64_guard
+
+    @float64_guard
+    def integrate(log_joint, x):
+        return float(np.sum(np.exp(np.asarray(call_user(log_joint, np.asarray(x, dtype=float))) - 1e3)))
+
+    with np.errstate(over="ignore"):  # a callback that overflows on purpose is the caller's business
+        assert integrate(lambda z: np.minimum(np.exp(z * 800.0), 1e3), [1.0, 2.0]) == pytest.approx(2.0)

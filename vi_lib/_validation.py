@@ -42,6 +42,7 @@ import numpy as np
 __all__ = [
     "ValidationError",
     "as_array",
+    "call_user",
     "check_callable",
     "check_finite",
     "check_int",
@@ -452,6 +453,18 @@ def overflow_error(where: str, arguments: dict[str, Any], cause: str, *,
                            f"of largest magnitude, and the computation overflowed float64 ({cause}).")
 
 
+def call_user(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+    """Call a user's callable (``log_joint``, ``elbo_fn``) under the caller's NumPy error settings.
+
+    Inside :func:`float64_guard` NumPy errors raise; a callback's own overflow is the callback's to
+    report (the caller's check of its output names it), so it runs as it would outside the guard.
+    """
+    if not getattr(_guard_state, "active", False):
+        return fn(*args, **kwargs)
+    with np.errstate(**_guard_state.caller_err):
+        return fn(*args, **kwargs)
+
+
 def float64_guard(fn: _F | None = None, *, log_scale: Sequence[str] = LOG_SCALE_NAMES, where: str | None = None) -> Any:
     """Decorator: float64 overflow inside ``fn`` becomes a :class:`ValidationError` naming the argument.
 
@@ -480,7 +493,7 @@ def float64_guard(fn: _F | None = None, *, log_scale: Sequence[str] = LOG_SCALE_
     def guarded(*args: Any, **kwargs: Any) -> Any:
         if getattr(_guard_state, "active", False):
             return fn(*args, **kwargs)
-        _guard_state.active = True
+        _guard_state.active, _guard_state.caller_err = True, np.geterr()
         try:
             with np.errstate(over="raise", invalid="raise", divide="raise"):
                 out = fn(*args, **kwargs)

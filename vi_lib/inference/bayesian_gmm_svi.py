@@ -32,6 +32,7 @@ import numpy as np
 
 from .._validation import (
     ValidationError,
+    call_user,
     check_finite,
     check_int,
     check_rng,
@@ -633,7 +634,7 @@ def fit_bgmm_svi(data: Any, n_components: int, prior: BayesianGMMPrior, *, batch
         if t % eval_every == 0 or t == n_steps:
             evaluate(t)
         if callback is not None:
-            callback(t, q)
+            call_user(callback, t, q)
     final = BayesianGMMVariational(q.concentration, q.mean_precision, q.means, q.dof, q.scale)  # checked
     return SVIResult(params=final, initial_params=q0, n_steps=n_steps, batch_size=batch_size, step_sizes=rhos,
                      wall_time=elapsed, eval_steps=np.asarray(steps, dtype=int), eval_times=np.asarray(times),

@@ -22,6 +22,7 @@ import numpy as np
 from .._validation import (
     ValidationError,
     as_array,
+    call_user,
     check_callable,
     check_finite,
     check_int,
@@ -200,7 +201,7 @@ def fit_bbvi(
         elbos[t] = elbo
         times[t] = time.perf_counter() - start
         if callback is not None:
-            callback(t, elbo, (mean.copy(), log_std.copy()))
+            call_user(callback, t, elbo, (mean.copy(), log_std.copy()))
     if not (np.all(np.isfinite(mean)) and np.all(np.isfinite(log_std))):
         raise ValidationError(
             f"{where}: the parameters became non-finite; received mean {mean!r}. Reduce `step_size`."
@@ -239,10 +240,10 @@ def _make_estimator(estimator: str, log_joint: LogJoint, grad_log_joint: LogJoin
     def estimate(mean: np.ndarray, log_std: np.ndarray, n: int, rng: np.random.Generator) -> tuple[float, np.ndarray]:
         eps, z = _draw(mean, log_std, n, rng)
         if estimator in ("pathwise", "stl"):
-            logp = log_joint(z)
+            logp = call_user(log_joint, z)
             grads = _pathwise_core(grad_log_joint, mean, log_std, eps, z, where, stl=estimator == "stl")
         elif estimator == "rao_blackwell":
-            logp = log_joint(z)
+            logp = call_user(log_joint, z)
             grads = _rao_blackwell_core(local_log_joint, mean, log_std, eps, z, where, cv="loo")
         else:
             grads, logp = _score_core(

@@ -23,6 +23,7 @@ import numpy as np
 from .._validation import (
     ValidationError,
     as_array,
+    call_user,
     check_callable,
     check_finite,
     check_int,
@@ -189,7 +190,7 @@ def fit_doubly_stochastic_vi(
         elbos[t] = elbo
         times[t] = time.perf_counter() - start
         if callback is not None:
-            callback(t, elbo, (mean.copy(), log_std.copy()))
+            call_user(callback, t, elbo, (mean.copy(), log_std.copy()))
     if not (np.all(np.isfinite(mean)) and np.all(np.isfinite(log_std))):
         raise ValidationError(
             f"{where}: the parameters became non-finite; received mean {mean!r}. Reduce `step_size`."

@@ -21,6 +21,7 @@ from scipy.optimize import minimize, root
 from .._validation import (
     ValidationError,
     as_array,
+    call_user,
     check_callable,
     check_finite,
     check_int,
@@ -572,7 +573,7 @@ def fit_gaussian_q(elbo_fn: Callable[[float, float], float], init_mean: float, i
     n_calls = [0]
 
     def objective(p: np.ndarray) -> float:
-        value = float(elbo_fn(float(p[0]), float(np.exp(p[1]))))
+        value = float(call_user(elbo_fn, float(p[0]), float(np.exp(p[1]))))
         n_calls[0] += 1
         if n_calls[0] == 1 and not np.isfinite(value):
             raise ValidationError(f"{where}: `elbo_fn` must return a finite ELBO at the start "

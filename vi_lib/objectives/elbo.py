@@ -24,6 +24,7 @@ from scipy.special import logsumexp
 from .._validation import (
     ValidationError,
     as_array,
+    call_user,
     check_callable,
     check_finite,
     check_int,
@@ -240,7 +241,7 @@ def _draw(sample_q: Callable, n: int, rng: np.random.Generator, where: str) -> n
 
 
 def _evaluate(name: str, fn: Callable, z: np.ndarray, n: int, where: str) -> np.ndarray:
-    vals = np.asarray(fn(z), dtype=float)
+    vals = np.asarray(call_user(fn, z), dtype=float)
     if vals.shape != (n,):
         raise ValidationError(f"{where}: `{name}(z)` must return an array of shape ({n},); "
                               f"received {describe(vals)}.")

@@ -25,6 +25,7 @@ import numpy as np
 
 from .._validation import (
     ValidationError,
+    call_user,
     check_callable,
     check_int,
     check_rng,
@@ -53,7 +54,7 @@ LogJoint = Callable[[np.ndarray], np.ndarray]
 
 
 def _call_checked(name: str, fn: LogJoint, z: np.ndarray, shape: tuple[int, ...], where: str) -> np.ndarray:
-    out = np.asarray(fn(z), dtype=np.float64)
+    out = np.asarray(call_user(fn, z), dtype=np.float64)
     if out.shape != shape:
         raise ValidationError(
             f"{where}: `{name}` must return an array of shape {shape} for input of shape {z.shape}; "

@@ -26,6 +26,7 @@ from scipy.special import logsumexp
 from .._validation import (
     ValidationError,
     as_array,
+    call_user,
     check_callable,
     check_finite,
     check_int,
@@ -151,10 +152,10 @@ def log_evidence_quadrature(log_joint: Callable[[np.ndarray], np.ndarray], lower
     epsrel = check_positive("epsrel", epsrel, where=where)
 
     def ell(z: float) -> float:
-        return float(np.asarray(log_joint(np.asarray([z], dtype=float)), dtype=float).reshape(-1)[0])
+        return float(np.asarray(call_user(log_joint, np.asarray([z], dtype=float)), dtype=float).reshape(-1)[0])
 
     grid = np.linspace(lo, hi, grid_points)
-    vals = np.asarray(log_joint(grid), dtype=float)
+    vals = np.asarray(call_user(log_joint, grid), dtype=float)
     if vals.shape != grid.shape:
         raise ValidationError(f"{where}: `log_joint` must map shape {grid.shape} to {grid.shape}; "
                               f"returned {describe(vals)}.")
@@ -278,7 +279,7 @@ def grid_log_evidence(log_joint: Callable[[np.ndarray], np.ndarray], lower: floa
     for start in range(0, total_points, chunk_size):
         idx = np.arange(start, min(start + chunk_size, total_points))
         pts = np.stack([axis[i] for i in np.unravel_index(idx, (g,) * d)], axis=1)
-        vals = np.asarray(log_joint(pts), dtype=float)
+        vals = np.asarray(call_user(log_joint, pts), dtype=float)
         if vals.shape != (idx.size,):
             raise ValidationError(f"{where}: `log_joint` must map shape {pts.shape} to ({idx.size},); "
                                   f"returned {describe(vals)}.")
@@ -371,7 +372,7 @@ def naive_mc_log_evidence(log_likelihood: Callable[[np.ndarray], np.ndarray], pr
     if z.ndim not in (1, 2) or z.shape[0] < 2:
         raise ValidationError(f"{where}: `prior_samples` must have shape (N,) or (N, d) with N >= 2; "
                               f"received {describe(z)}.")
-    lw = np.asarray(log_likelihood(z), dtype=float)
+    lw = np.asarray(call_user(log_likelihood, z), dtype=float)
     if lw.shape != (z.shape[0],):
         raise ValidationError(f"{where}: `log_likelihood` must return shape ({z.shape[0]},); returned {describe(lw)}.")
     if np.any(np.isnan(lw) | (lw == np.inf)):
