@@ -165,12 +165,21 @@ def test_float64_guard_checks_the_result_and_only_the_outermost_call():
         inner(1e20)
 
 
-def test_float64_guard_runs_user_callbacks_under_the_callers_error_settings():
+def test_float64_guard_blames_a_huge_argument_or_else_the_callback_that_overflowed():
     from vi_lib._validation import call_user, float64_guard
 
     @float64_guard
-    def integrate(log_joint, x):
-        return float(np.sum(np.exp(np.asarray(call_user(log_joint, np.asarray(x, dtype=float))) - 1e3)))
+    def integrate(log_joint, upper):
+        z = np.linspace(0.0, upper, 5)
+        return float(np.sum(np.exp(np.asarray(call_user(log_joint, z)) - 1e3)))
 
-    with np.errstate(over="ignore"):  # a callback that overflows on purpose is the caller's business
-        assert integrate(lambda z: np.minimum(np.exp(z * 800.0), 1e3), [1.0, 2.0]) == pytest.approx(2.0)
+    assert integrate(lambda z: -0.5 * z**2, 2.0) == pytest.approx(np.sum(np.exp(-0.5 * np.linspace(0, 2, 5) ** 2
+                                                                                  - 1e3)))
+    with pytest.raises(ValidationError, match=r"^integrate: `upper` must be of moderate magnitude .*received 1e\+300"
+                                              r".*FloatingPointError: overflow encountered in square, inside "
+                                              r"`log_joint`\)"):
+        integrate(lambda z: -0.5 * z**2, 1e300)
+    with pytest.raises(ValidationError, match=r"^integrate: `log_joint` must return finite values without "
+                                              r"overflowing float64; it raised FloatingPointError: overflow .* for "
+                                              r"arguments of moderate magnitude\."):
+        integrate(lambda z: np.exp(z * 800.0), 2.0)

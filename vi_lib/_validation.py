@@ -454,15 +454,17 @@ def overflow_error(where: str, arguments: dict[str, Any], cause: str, *,
 
 
 def call_user(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
-    """Call a user's callable (``log_joint``, ``elbo_fn``) under the caller's NumPy error settings.
+    """Call a user's callable (``log_joint``, ``elbo_fn``, ``callback``) from inside a guarded function.
 
-    Inside :func:`float64_guard` NumPy errors raise; a callback's own overflow is the callback's to
-    report (the caller's check of its output names it), so it runs as it would outside the guard.
+    An overflow inside it is marked as the callable's, so that :func:`float64_guard` can say so: it
+    names the argument of largest magnitude when one is huge (the callable was fed points derived
+    from it), and the callable itself otherwise.
     """
-    if not getattr(_guard_state, "active", False):
+    try:
         return fn(*args, **kwargs)
-    with np.errstate(**_guard_state.caller_err):
-        return fn(*args, **kwargs)
+    except (FloatingPointError, OverflowError) as exc:
+        exc.vi_lib_callback = fn  # type: ignore[attr-defined]
+        raise
 
 
 def float64_guard(fn: _F | None = None, *, log_scale: Sequence[str] = LOG_SCALE_NAMES, where: str | None = None) -> Any:
@@ -483,22 +485,30 @@ def float64_guard(fn: _F | None = None, *, log_scale: Sequence[str] = LOG_SCALE_
     name = where or fn.__name__
     signature = inspect.signature(fn)
 
-    def fail(args: tuple, kwargs: dict, cause: str) -> ValidationError:
+    def fail(args: tuple, kwargs: dict, cause: str, exc: BaseException | None = None) -> ValidationError:
         bound = signature.bind(*args, **kwargs)
         bound.apply_defaults()
         arguments = {k: v for k, v in bound.arguments.items() if k != "self"}
+        callback = getattr(exc, "vi_lib_callback", None)
+        if callback is not None:
+            cb = next((k for k, v in arguments.items() if v is callback), "a callable argument")
+            cb = f"`{cb}`" if cb in arguments else cb
+            if _largest_decades(signature, args, kwargs, log_scale) < _HUGE_DECADES:
+                return ValidationError(f"{name}: {cb} must return finite values without overflowing float64; it "
+                                       f"raised {cause} for arguments of moderate magnitude.")
+            cause = f"{cause}, inside {cb}"
         return overflow_error(name, arguments, cause, log_scale=log_scale)
 
     @functools.wraps(fn)
     def guarded(*args: Any, **kwargs: Any) -> Any:
         if getattr(_guard_state, "active", False):
             return fn(*args, **kwargs)
-        _guard_state.active, _guard_state.caller_err = True, np.geterr()
+        _guard_state.active = True
         try:
             with np.errstate(over="raise", invalid="raise", divide="raise"):
                 out = fn(*args, **kwargs)
         except (FloatingPointError, OverflowError) as exc:
-            raise fail(args, kwargs, f"{type(exc).__name__}: {exc}") from exc
+            raise fail(args, kwargs, f"{type(exc).__name__}: {exc}", exc) from exc
         except np.linalg.LinAlgError as exc:  # an overflow only when some argument is huge; else not ours to reword
             err = fail(args, kwargs, f"LinAlgError: {exc}")
             if _largest_decades(signature, args, kwargs, log_scale) < _HUGE_DECADES:
