@@ -165,3 +165,26 @@ def test_kl_mvn_properties(d, seed, log_scale):
     assert kl_mvn(mq, cq, mp, cp) >= -1e-12
     assert kl_mvn(mp, cp, mq, cq) >= -1e-12
     assert kl_mvn(mq, cq, mq, cq) == pytest.approx(0.0, abs=1e-12)
+
+
+def test_kl_categorical_accepts_a_float32_softmax_and_prints_the_sum_in_full():
+    """Issue 16: a float32 softmax sums to 1 only within float32 rounding, far above the old 1e-9."""
+    g = torch.Generator().manual_seed(0)
+    logits_p, logits_q = torch.randn(1000, generator=g), torch.randn(1000, generator=g)
+    p32, q32 = torch.softmax(logits_p, 0), torch.softmax(logits_q, 0)
+    assert p32.dtype == torch.float32 and abs(float(p32.double().sum()) - 1.0) > 1e-9  # the old check refused it
+    ref = D.kl_divergence(D.Categorical(probs=p32.double()), D.Categorical(probs=q32.double())).item()
+    assert kl_categorical(p32, q32) == pytest.approx(ref, rel=1e-6)
+    assert kl_categorical(p32.numpy(), q32.numpy()) == pytest.approx(ref, rel=1e-6)
+    # A float32 vector that really is off is still refused, and the message shows the sum to full precision.
+    bad = np.array([0.5, 0.5001], dtype=np.float32)
+    with pytest.raises(ValidationError, match=r"kl_categorical: `p` must be a probability vector .* within "
+                       r"9\.54e-07, the tolerance for 2 float32 entries\); received entries summing to "
+                       r"1\.000100016593933 \(off by \+0\.0001\)"):
+        kl_categorical(bad, [0.5, 0.5])
+    # float64 keeps the 1e-9 tolerance; a sum that is 1 to six digits no longer reads as "1".
+    with pytest.raises(ValidationError, match=r"within 1e-09, the tolerance for 2 float64 entries\); received "
+                       r"entries summing to 1\.00000001 \(off by \+1e-08\)"):
+        kl_categorical([0.5, 0.50000001], [0.5, 0.5])
+    assert kl_categorical([0.5, 0.5 + 1e-10], [0.5, 0.5]) == pytest.approx(0.0, abs=1e-9)
+    assert kl_categorical([0.5, 0.5 + 1e-7], [0.5, 0.5], atol=1e-6) == pytest.approx(0.0, abs=1e-6)

@@ -139,10 +139,21 @@ def test_single_component_is_the_gaussian_mle(rng):
 def test_params_validation():
     with pytest.raises(ValidationError, match=r"GaussianMixture1D: `weights` must have at least one"):
         GaussianMixture1D([], [], [])
-    with pytest.raises(ValidationError, match=r"GaussianMixture1D: `weights` must sum to 1"):
+    with pytest.raises(ValidationError, match=r"GaussianMixture1D: `weights` must be a probability vector .*"
+                                              r"received entries summing to 1\.1 "):
         GaussianMixture1D([0.5, 0.6], [0.0, 1.0], [1.0, 1.0])
-    with pytest.raises(ValidationError, match=r"GaussianMixture1D: `weights` must be positive"):
+    with pytest.raises(ValidationError, match=r"GaussianMixture1D: `weights` must be a probability vector .*"
+                                              r"with minimum -0\.5"):
         GaussianMixture1D([1.5, -0.5], [0.0, 1.0], [1.0, 1.0])
+    with pytest.raises(ValidationError, match=r"GaussianMixture1D: `weights` must be positive"):
+        GaussianMixture1D([1.0, 0.0], [0.0, 1.0], [1.0, 1.0])
+    # float32 weights (a float32 softmax) are judged at float32 precision; float64 keeps 1e-9
+    w32 = np.array([0.1, 0.2, 0.7], dtype=np.float32)
+    assert abs(float(w32.sum(dtype=np.float64)) - 1.0) > 1e-9
+    assert GaussianMixture1D(w32, [0.0, 1.0, 2.0], [1.0, 1.0, 1.0]).weights.sum() == pytest.approx(1.0, abs=1e-15)
+    with pytest.raises(ValidationError, match=r"GaussianMixture1D: `weights` .* within 1e-09, the tolerance for 2 "
+                                              r"float64 entries\); received entries summing to 1\.00000001 "):
+        GaussianMixture1D([0.5, 0.5 + 1e-8], [0.0, 1.0], [1.0, 1.0])
     with pytest.raises(ValidationError, match=r"GaussianMixture1D: `variances` must be finite and positive"):
         GaussianMixture1D([0.5, 0.5], [0.0, 1.0], [1.0, 0.0])
     with pytest.raises(ValidationError, match=r"GaussianMixture1D: `means` must be of shape \(2,\)"):
@@ -168,8 +179,18 @@ def test_m_step_validation():
     x = np.array([0.0, 1.0, 2.0])
     with pytest.raises(ValidationError, match=r"m_step: `resp` must be of shape \(3, \*\)"):
         m_step(x, np.ones((2, 1)))
-    with pytest.raises(ValidationError, match=r"m_step: `resp` must have non-negative rows that sum to 1"):
+    with pytest.raises(ValidationError, match=r"m_step: `resp` must have non-negative rows that sum to 1 \(each "
+                                              r"within 1e-09, .*received 3 of 3 rows off, the worst row 0 summing "
+                                              r"to 1\.4 \(off by \+0\.4\)"):
         m_step(x, np.full((3, 2), 0.7))
+    with pytest.raises(ValidationError, match=r"m_step: `resp` .* the worst row 1 summing to 1\.00000001 "):
+        m_step(x, np.array([[0.5, 0.5], [0.5, 0.5 + 1e-8], [1.0, 0.0]]))
+    r32 = np.array([[0.1, 0.9], [0.3, 0.7], [0.6, 0.4]], dtype=np.float32)  # float32 rows pass at float32 precision
+    r64 = r32.astype(np.float64)  # the same numbers in float64 are off by 3e-8, beyond float64's tolerance
+    with pytest.raises(ValidationError, match=r"m_step: `resp` .* 2 float64 entries"):
+        m_step(x, r64)
+    np.testing.assert_allclose(m_step(x, r32).weights, m_step(x, r64 / r64.sum(axis=1, keepdims=True)).weights,
+                               rtol=0, atol=1e-15)
     with pytest.raises(ValidationError, match=r"m_step: every component must receive positive total"):
         m_step(x, np.array([[1.0, 0.0]] * 3))
     with pytest.raises(ValidationError, match=r"m_step: `variance_floor` must be finite and positive"):
@@ -190,7 +211,7 @@ def test_fit_and_init_validation(rng):
         fit_em(x, TRUE, n_iter=0)
     with pytest.raises(ValidationError, match=r"fit_em: `tol` must be finite and non-negative"):
         fit_em(x, TRUE, tol=-1.0)
-    with pytest.raises(ValidationError, match=r"fit_em: the variances of `init` must be >= variance_floor=0.01"):
+    with pytest.raises(ValidationError, match=r"fit_em: the variances of `init` must be >= `variance_floor` = 0.01"):
         fit_em(x, GaussianMixture1D([0.5, 0.5], [0.0, 2.0], [1e-8, 1.0]), variance_floor=1e-2)
     with pytest.raises(ValidationError, match=r"gmm_sample: `n` must be an integer >= 1"):
         gmm_sample(0, TRUE, rng)

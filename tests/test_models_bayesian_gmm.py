@@ -114,6 +114,7 @@ def test_sample_gaussian_mixture_moments_and_labels_match_the_mixture():
 
 
 def test_sample_gaussian_mixture_rejects_weights_that_do_not_sum_to_one():
-    with pytest.raises(ValidationError, match="sample_gaussian_mixture: `weights` must be a non-empty probability"):
+    with pytest.raises(ValidationError, match=r"sample_gaussian_mixture: `weights` must be a probability vector "
+                                              r".* received entries summing to 1\.1 \(off by \+0\.1\)"):
         sample_gaussian_mixture(5, weights=[0.5, 0.6], means=[[0.0], [1.0]], covariances=[[[1.0]], [[1.0]]],
                                        rng=np.random.default_rng(0))

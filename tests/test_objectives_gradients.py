@@ -330,3 +330,19 @@ def test_replicate_estimator_variance_is_unbiased_over_few_replicates():
         assert res.standard_error[j] == pytest.approx(np.sqrt(statistics.variance(means[:, j]) / 3), rel=1e-12)
     np.testing.assert_allclose(res.mean, means.mean(axis=0), rtol=1e-13)
 
+
+
+def test_overflow_is_an_error_naming_log_std_not_silent_infinities():
+    """Issue 16: log_std = 400 gave -inf entries with only a RuntimeWarning (warnings are errors here, so
+    a leaked RuntimeWarning would fail this test too)."""
+    rng = np.random.default_rng(0)
+    with pytest.raises(ValidationError, match=r"^pathwise_gradient: `log_std` \(from 400\.0 to 400\.0, so sigma = "
+                       r"exp\(log_std\) from 5\.22e\+173 to 5\.22e\+173\) makes the per-sample gradients overflow"):
+        pathwise_gradient(lambda z: -z, np.zeros(2), np.full(2, 400.0), 4, rng)
+    with pytest.raises(ValidationError, match=r"^stl_gradient: `log_std` \(largest 800\.0, so sigma = exp\(log_std\) "
+                       r"up to 2\.73e\+347 \(beyond float64\)\) .* overflow float64"):
+        stl_gradient(lambda z: -z, np.zeros(2), np.full(2, 800.0), 4, rng)
+    with pytest.raises(ValidationError, match=r"^score_function_gradient: `log_std` \(from -800\.0 to -800\.0"):
+        score_function_gradient(lambda z: -0.5 * (z**2).sum(1), np.zeros(2), np.full(2, -800.0), 4, rng)
+    # Large but harmless: the same estimator at log_std = 300 is finite.
+    assert np.all(np.isfinite(pathwise_gradient(lambda z: -z, np.zeros(2), np.full(2, 300.0), 4, rng)))

@@ -15,6 +15,7 @@ the argument in backticks. ``test_every_public_callable_is_audited`` keeps the a
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import re
 import tempfile
@@ -1451,6 +1452,36 @@ SPECS: dict[str, Spec] = {
     "resolve_device": Spec(_v(device="cpu"), typed=("device",), extra=(("device", "unknown", "tpu"),), namespace=vae),
 }
 
+# Silent infinities: a float64 overflow must be a ValidationError naming the argument that caused it,
+# never inf/NaN entries with only a RuntimeWarning (issue 16: pathwise_gradient with log_std=400 returned
+# -inf). sigma = exp(400) is finite but sigma * eps * grad overflows; exp(800) overflows in the draws;
+# exp(-800) = 0 makes the 1/sigma of the score and of STL infinite. And a float32 probability vector is
+# judged at float32 precision (its sum's tolerance follows the dtype), so a real error is still caught.
+_SWEEP: dict[str, tuple[tuple[str, str, Any], ...]] = {
+    "pathwise_gradient": (("log_std", "overflow", np.full(2, 400.0)), ("log_std", "overflow-draws", np.full(2, 800.0))),
+    "stl_gradient": (("log_std", "overflow", np.full(2, 400.0)), ("log_std", "overflow-draws", np.full(2, 800.0)),
+                     ("log_std", "underflow", np.full(2, -800.0))),
+    "score_function_gradient": (("log_std", "overflow-draws", np.full(2, 800.0)),
+                                ("log_std", "underflow", np.full(2, -800.0))),
+    "score_function_cv_gradient": (("log_std", "overflow-draws", np.full(2, 800.0)),
+                                   ("log_std", "underflow", np.full(2, -800.0))),
+    "rao_blackwell_gradient": (("log_std", "overflow-draws", np.full(2, 800.0)),
+                               ("log_std", "underflow", np.full(2, -800.0))),
+    "kl_categorical": (("p", "float32-not-normalised", np.array([0.5, 0.5001], dtype=np.float32)),
+                       ("q", "float64-off-by-1e-8", np.array([0.3, 0.7 + 1e-8]))),
+    # The other probability checks share check_probability_vector / check_probability_rows.
+    "GaussianMixture1D": (("weights", "float32-not-normalised", np.array([0.5, 0.5001], dtype=np.float32)),
+                          ("weights", "float64-off-by-1e-8", np.array([0.5, 0.5 + 1e-8]))),
+    "sample_gaussian_mixture": (("weights", "float64-off-by-1e-8", np.array([0.4, 0.6 + 1e-8])),),
+    "mixture_log_pdf": (("weights", "float32-not-normalised", np.array([0.3, 0.7001], dtype=np.float32)),),
+    "em_lower_bound": (("resp", "float64-off-by-1e-8", np.vstack([np.full((4, 2), 0.5), [[0.5, 0.5 + 1e-8]]])),),
+    "bgmm_update_globals": (("resp", "float32-not-normalised", np.tile(np.float32([0.5, 0.5001]), (6, 1))),),
+    "MixtureMeanField": (("resp", "float64-off-by-1e-8", np.vstack([np.full((4, 2), 0.5), [[0.5, 0.5 + 1e-8]]])),
+                         ("weights", "float64-off-by-1e-8", np.array([0.5, 0.5 + 1e-8]))),
+}
+for _name, _more in _SWEEP.items():
+    SPECS[_name] = dataclasses.replace(SPECS[_name], extra=SPECS[_name].extra + _more)
+
 # Names in the public namespaces that take no numeric input, each with the reason it is exempt.
 EXEMPT: dict[str, str] = {
     "ValidationError": "exception class, not a function",
@@ -1461,7 +1492,7 @@ EXEMPT: dict[str, str] = {
     "DEFAULT_SEED": "constant int",
     "ESTIMATORS": "constant tuple of estimator names",
     "MAX_ASSIGNMENTS": "constant int",
-    "MNIST_FILES": "constant dict of file names and checksums",
+    "MNIST_FILES": "constant dict of file names and the MD5s of their uncompressed data",
     "MNIST_MIRROR": "constant URL string",
     "use_book_style": "takes no arguments",
     "NaiveMCResult": "result NamedTuple built by summarize_log_weights from validated input",
@@ -1491,10 +1522,11 @@ EXEMPT: dict[str, str] = {
     "NormalGammaPosterior": "parameter container returned by NormalGamma.posterior (and .prior)",
     "load_checkpoint": "path argument only; CheckpointError cases are tested in test_vae_cli.py",
     "save_checkpoint": "path and state dict only; round trip tested in test_vae_cli.py",
-    "load_mnist": "path/URL arguments only; MNISTError cases are tested in test_vae_cli.py",
-    "download_mnist": "path/URL arguments only; MNISTError cases are tested in test_vae_cli.py",
+    "load_mnist": "path/URL arguments only; MNISTError cases are tested in test_vae_mnist.py",
+    "download_mnist": "path/URL arguments only; MNISTError cases are tested in test_vae_mnist.py",
+    "find_mnist": "path argument only; MNISTError cases are tested in test_vae_mnist.py",
     "mnist_cache_dir": "path argument only",
-    "parse_idx": "bytes argument; MNISTError cases are tested in test_vae_cli.py",
+    "parse_idx": "bytes argument; MNISTError cases are tested in test_vae_mnist.py",
 }
 
 
@@ -1612,3 +1644,84 @@ def test_every_public_callable_is_audited() -> None:
     assert not audited & set(EXEMPT), "a name is both audited and exempt"
     for name in SPECS:
         assert callable(_callable(name)), name
+
+
+# ---------------------------------------------------------------------------------------------
+# Extreme finite values: every `finite` argument at +-1e300 (and +-800 for log-scale arguments).
+# ---------------------------------------------------------------------------------------------
+
+# Arguments on the log scale: exp(800) overflows float64 and exp(-800) underflows to 0.
+_LOG_SCALE = {"log_std", "init_log_std", "logvar", "logits", "log_weights", "log_probs", "log_mean",
+              "log_second_moment", "log_evidence"}
+
+
+def _with_extreme(value: Any, extreme: float) -> Any:
+    """``value`` with its first entry replaced by ``extreme`` (clipped to the largest float32 for float32 tensors)."""
+    if isinstance(value, torch.Tensor):
+        out = value.clone().to(torch.float64 if not value.is_floating_point() else value.dtype)
+        top = torch.finfo(out.dtype).max
+        out.view(-1)[0] = max(-top, min(top, extreme))
+        return out
+    arr = np.array(value, dtype=float)
+    if arr.ndim == 0:
+        return extreme
+    arr.flat[0] = extreme
+    return arr
+
+
+def _extreme_cases() -> list[Any]:
+    cases = []
+    for name, spec in SPECS.items():
+        valid = spec.valid()
+        for arg in spec.finite:
+            base = valid.get(arg)
+            if base is None and arg == "init_log_std":  # defaults to zeros like init_mean
+                base = np.zeros_like(valid["init_mean"])
+            extremes = (1e300, -1e300) + ((800.0, -800.0) if arg in _LOG_SCALE else ())
+            for extreme in extremes:
+                bad = _with_extreme(base, extreme) if base is not None else extreme
+                cases.append(pytest.param(name, arg, bad, id=f"{name}-{arg}-{extreme:+g}"))
+    return cases
+
+
+def _non_finite_leaves(out: Any, path: str = "result", depth: int = 0) -> list[str]:
+    """Paths of the non-finite floating entries in ``out`` (arrays, tensors, tuples, dataclasses, dicts)."""
+    if depth > 4:
+        return []
+    if isinstance(out, torch.Tensor):
+        return [path] if out.is_floating_point() and not bool(torch.isfinite(out).all()) else []
+    if isinstance(out, (float, np.floating)) or (isinstance(out, np.ndarray) and out.dtype.kind in "fc"):
+        return [] if np.all(np.isfinite(out)) else [path]
+    if isinstance(out, dict):
+        return [p for k, v in out.items() for p in _non_finite_leaves(v, f"{path}[{k!r}]", depth + 1)]
+    if isinstance(out, (tuple, list)):
+        return [p for i, v in enumerate(out) for p in _non_finite_leaves(v, f"{path}[{i}]", depth + 1)]
+    if dataclasses.is_dataclass(out) and not isinstance(out, type):
+        return [p for f in dataclasses.fields(out)
+                for p in _non_finite_leaves(getattr(out, f.name), f"{path}.{f.name}", depth + 1)]
+    if isinstance(out, torch.nn.Module):
+        return [f"{path}.{n}" for n, p in out.named_parameters() if not bool(torch.isfinite(p).all())]
+    return []
+
+
+@pytest.mark.parametrize(("name", "arg", "bad"), _extreme_cases())
+def test_extreme_finite_argument_gives_finite_result_or_names_it(name: str, arg: str, bad: Any) -> None:
+    """Huge (or, on the log scale, very negative) finite input never yields a silent inf/NaN or a bare error.
+
+    The call either returns a result whose floating entries are all finite, or raises ValidationError
+    starting with the function's name and naming the argument. RuntimeWarnings are errors here
+    (pyproject's filterwarnings), so an overflow that only warns fails too, as does a bare
+    OverflowError, FloatingPointError or LinAlgError.
+    """
+    spec = SPECS[name]
+    kwargs = spec.valid()
+    kwargs[arg] = bad
+    where = spec.where or _public_name(name)
+    pattern = rf"^{re.escape(where)}: .*`{re.escape(arg)}(\(.*?\)|\[\d+\])?`"
+    try:
+        out = _callable(name)(**kwargs)
+    except ValidationError as exc:
+        assert re.search(pattern, str(exc), flags=re.DOTALL), f"message must start with {where!r}, name `{arg}`: {exc}"
+        return
+    bad_leaves = _non_finite_leaves(out)
+    assert not bad_leaves, f"{where}({arg}=extreme) returned non-finite values silently at {bad_leaves}"

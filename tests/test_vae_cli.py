@@ -1,15 +1,19 @@
-"""Tests for the VAE checkpoints, resume, command line and MNIST loader (no network)."""
+"""Tests for the VAE checkpoints, resume and command line (no network; the loader is in test_vae_mnist.py)."""
 
 from __future__ import annotations
 
 import gzip
 import hashlib
-import io
 import json
 import os
+import shlex
+import signal
 import struct
 import subprocess
 import sys
+import time
+import urllib.request
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -18,13 +22,8 @@ import torch
 from vi_lib.vae import (
     VAE,
     CheckpointError,
-    MNISTError,
-    download_mnist,
     load_checkpoint,
     load_digits_split,
-    load_mnist,
-    mnist_cache_dir,
-    parse_idx,
     resolve_device,
     save_checkpoint,
     train_vae,
@@ -166,116 +165,42 @@ def _idx(arr: np.ndarray) -> bytes:
     return bytes([0, 0, 8, arr.ndim]) + b"".join(struct.pack(">I", d) for d in arr.shape) + arr.tobytes()
 
 
-def test_parse_idx_roundtrip_and_errors():
-    arr = np.arange(24, dtype=np.uint8).reshape(2, 3, 4)
-    np.testing.assert_array_equal(parse_idx(_idx(arr)), arr)
-    raw = _idx(arr)
-    with pytest.raises(MNISTError, match="bad magic number"):
-        parse_idx(b"\x01" + raw[1:])
-    with pytest.raises(MNISTError, match="only unsigned bytes"):
-        parse_idx(raw[:2] + b"\x0d" + raw[3:])
-    with pytest.raises(MNISTError, match=r"requires 40 \(truncated or corrupt\)"):
-        parse_idx(raw[:-1])
-    with pytest.raises(MNISTError, match="truncated inside its header"):
-        parse_idx(raw[:9])
-    with pytest.raises(MNISTError, match="shorter than the 4-byte magic"):
-        parse_idx(b"\x00")
+def _fake_mnist(folder, n_train=12, dot=True):
+    """The issue's layout: four small IDX files re-compressed by "another tool", named with '.idx'.
 
-
-def test_parse_idx_rejects_zero_dims_and_non_bytes():
-    with pytest.raises(MNISTError, match="declares 0 dimensions"):
-        parse_idx(bytes([0, 0, 8, 0]))
-    with pytest.raises(MNISTError, match="`data` must be bytes; received str"):
-        parse_idx("0008")
-
-
-def _fake_mnist(folder, n_train=6, label_shape=None):
-    """Four small gzipped IDX files and their MD5s; ``label_shape`` overrides the training labels' shape."""
+    Returns the MD5s of the decompressed data, to monkeypatch over ``MNIST_FILES``.
+    """
     rng = np.random.default_rng(0)
     payload = {
-        "train-images-idx3-ubyte.gz": _idx(rng.integers(0, 256, (n_train, 28, 28), dtype=np.uint8)),
-        "train-labels-idx1-ubyte.gz": _idx(rng.integers(0, 10, label_shape or n_train, dtype=np.uint8)),
-        "t10k-images-idx3-ubyte.gz": _idx(rng.integers(0, 256, (3, 28, 28), dtype=np.uint8)),
-        "t10k-labels-idx1-ubyte.gz": _idx(rng.integers(0, 10, 3, dtype=np.uint8)),
+        "train-images-idx3-ubyte": _idx(rng.integers(0, 256, (n_train, 28, 28), dtype=np.uint8)),
+        "train-labels-idx1-ubyte": _idx(rng.integers(0, 10, n_train, dtype=np.uint8)),
+        "t10k-images-idx3-ubyte": _idx(rng.integers(0, 256, (3, 28, 28), dtype=np.uint8)),
+        "t10k-labels-idx1-ubyte": _idx(rng.integers(0, 10, 3, dtype=np.uint8)),
     }
     folder.mkdir()
-    md5 = {}
-    for name, raw in payload.items():
-        gz = gzip.compress(raw, mtime=0)
-        (folder / name).write_bytes(gz)
-        md5[name] = hashlib.md5(gz).hexdigest()
-    return md5
+    for base, raw in payload.items():
+        name = base.replace("-idx", ".idx") if dot else base
+        (folder / f"{name}.gz").write_bytes(gzip.compress(raw, compresslevel=1, mtime=1))
+    return {base: hashlib.md5(raw).hexdigest() for base, raw in payload.items()}
 
 
-def test_download_with_file_url_and_fake_opener(tmp_path, monkeypatch):
-    md5 = _fake_mnist(tmp_path / "mirror")
-    cache = download_mnist(tmp_path / "cache", base_url=(tmp_path / "mirror").as_uri() + "/", files=md5)
-    assert sorted(p.name for p in cache.iterdir()) == sorted(md5)
-    calls = []
+def _refuse_network(monkeypatch):
+    def refuse(url, *args, **kwargs):
+        raise AssertionError(f"network touched: {url}")
 
-    def opener(url):
-        calls.append(url)
-        return io.BytesIO(b"garbage")
-
-    download_mnist(cache, base_url="https://example.invalid/", files=md5, opener=opener)
-    assert calls == []  # cached, verified files are not fetched again
-    with pytest.raises(MNISTError, match="checksum mismatch for train-images-idx3-ubyte.gz"):
-        download_mnist(tmp_path / "other", base_url="https://example.invalid/", files=md5, opener=opener)
-    assert list((tmp_path / "other").iterdir()) == []  # nothing half-written
-
-    def offline(url):
-        raise OSError("no network")
-
-    with pytest.raises(MNISTError, match="could not fetch https://example.invalid/train-images"):
-        download_mnist(tmp_path / "other", base_url="https://example.invalid/", files=md5, opener=offline)
-    assert list((tmp_path / "other").iterdir()) == []
-    monkeypatch.setattr("vi_lib.vae.mnist.MNIST_FILES", md5)
-    x_tr, y_tr, x_te, y_te = load_mnist(cache, download=False)
-    assert x_tr.shape == (6, 784) and y_tr.shape == (6,) and x_te.shape == (3, 784) and y_te.shape == (3,)
-    monkeypatch.setenv("VI_LIB_DATA_DIR", str(tmp_path / "env"))
-    assert mnist_cache_dir() == tmp_path / "env" / "mnist"
-    (cache / "t10k-labels-idx1-ubyte.gz").write_bytes(b"\x1f\x8b broken")
-    with pytest.raises(MNISTError, match="is not a valid gzip file"):
-        load_mnist(cache, download=False)
-    with pytest.raises(MNISTError, match="is missing"):
-        load_mnist(tmp_path / "empty", download=False)
+    monkeypatch.setattr(urllib.request, "urlopen", refuse)
 
 
-def test_download_replaces_bad_cache_and_survives_interruption(tmp_path, monkeypatch):
-    md5 = _fake_mnist(tmp_path / "mirror")
-    mirror = (tmp_path / "mirror").as_uri() + "/"
-    cache = download_mnist(tmp_path / "cache", base_url=mirror, files=md5)
-    bad = cache / "t10k-images-idx3-ubyte.gz"
-    bad.write_bytes(b"stale partial file")
-    download_mnist(cache, base_url=mirror, files=md5)  # a cached file with a wrong MD5 is fetched again
-    assert hashlib.md5(bad.read_bytes()).hexdigest() == md5["t10k-images-idx3-ubyte.gz"]
-
-    class Interrupted(io.BytesIO):
-        def read(self, size=-1):
-            if self.tell() > 0:
-                raise ConnectionResetError("connection reset")
-            return super().read(10)
-
-    with pytest.raises(MNISTError, match="could not fetch .*connection reset"):
-        download_mnist(tmp_path / "other", base_url=mirror, files=md5, opener=lambda url: Interrupted(b"x" * 100))
-    assert list((tmp_path / "other").iterdir()) == []  # no partial file under the final name, no temp file
-    monkeypatch.setattr("vi_lib.vae.mnist.MNIST_FILES", md5)
-    x_tr, _, x_te, _ = load_mnist(tmp_path / "fresh", base_url=mirror)  # download=True path
-    assert x_tr.shape == (6, 784) and x_te.shape == (3, 784) and x_tr.dtype == np.uint8
-    # A labels file where images belong: valid IDX, wrong rank.
-    (tmp_path / "fresh" / "train-images-idx3-ubyte.gz").write_bytes(
-        (tmp_path / "fresh" / "train-labels-idx1-ubyte.gz").read_bytes())
-    with pytest.raises(MNISTError, match=r"train-images-idx3-ubyte.gz must hold a 3-D array; received shape \(6,\)"):
-        load_mnist(tmp_path / "fresh", download=False)
+_MNIST_ARGS = ["--data", "mnist", "--epochs", "1", "--batch-size", "4", "--latent-dim", "2", "--hidden", "8",
+               "--iwae-k", "3", "--device", "cpu", "--no-progress", "--threads", "1"]
 
 
-def test_cli_on_cached_mnist_binarizes(tmp_path, monkeypatch, capsys):
-    md5 = _fake_mnist(tmp_path / "mnist", n_train=12)
-    monkeypatch.setattr("vi_lib.vae.mnist.MNIST_FILES", md5)  # cached files verify: no network
-    args = ["--data", "mnist", "--data-dir", str(tmp_path / "mnist"), "--epochs", "1", "--batch-size", "4",
-            "--latent-dim", "2", "--hidden", "8", "--iwae-k", "3", "--device", "cpu", "--no-progress",
-            "--checkpoint-dir", str(tmp_path / "ckpt"), "--threads", "1"]
-    assert main(args) == 0
+@pytest.mark.parametrize("no_download", [False, True], ids=["download-allowed", "no-download"])
+def test_cli_uses_a_recompressed_dot_named_copy_offline(tmp_path, monkeypatch, capsys, no_download):
+    monkeypatch.setattr("vi_lib.vae.mnist.MNIST_FILES", _fake_mnist(tmp_path / "mnist"))
+    _refuse_network(monkeypatch)
+    args = _MNIST_ARGS + ["--data-dir", str(tmp_path / "mnist"), "--checkpoint-dir", str(tmp_path / "ckpt")]
+    assert main(args + (["--no-download"] if no_download else [])) == 0
     out = json.loads(capsys.readouterr().out)
     assert out["data"] == "mnist" and np.isfinite(out["test_iwae_3"])
     state = load_checkpoint(tmp_path / "ckpt" / "last.pt")
@@ -283,17 +208,80 @@ def test_cli_on_cached_mnist_binarizes(tmp_path, monkeypatch, capsys):
     assert state["train_config"]["n_train"] == 10  # 12 images: 2 held out for validation
 
 
-def test_load_mnist_rejects_inconsistent_files(tmp_path, monkeypatch):
-    monkeypatch.setattr("vi_lib.vae.mnist.MNIST_FILES", _fake_mnist(tmp_path / "a", n_train=6, label_shape=(5,)))
-    with pytest.raises(MNISTError, match="image and label counts differ"):
-        load_mnist(tmp_path / "a", download=False)
-    monkeypatch.setattr("vi_lib.vae.mnist.MNIST_FILES", _fake_mnist(tmp_path / "b", label_shape=(6, 2)))
-    with pytest.raises(MNISTError, match=r"train-labels-idx1-ubyte.gz must hold a 1-D array"):
-        load_mnist(tmp_path / "b", download=False)
+def test_cli_no_download_names_what_is_missing(tmp_path, monkeypatch, capsys):
+    md5 = _fake_mnist(tmp_path / "mnist")
+    monkeypatch.setattr("vi_lib.vae.mnist.MNIST_FILES", md5)
+    _refuse_network(monkeypatch)
+    (tmp_path / "mnist" / "t10k-images.idx3-ubyte.gz").unlink()
+    args = _MNIST_ARGS + ["--data-dir", str(tmp_path / "mnist"), "--checkpoint-dir", str(tmp_path / "ckpt")]
+    assert main(args + ["--no-download"]) == 2
+    err = capsys.readouterr().err
+    assert "vi-vae: error: load_mnist: downloading is disabled" in err
+    assert "missing: t10k-images-idx3-ubyte" in err and str(tmp_path / "mnist") in err
+    assert "could not fetch" not in err and "network" not in err
+    assert not (tmp_path / "ckpt").exists()
 
 
-def test_parse_idx_checks_both_leading_zero_bytes():
-    raw = _idx(np.zeros((2, 2), dtype=np.uint8))
-    with pytest.raises(MNISTError, match="bad magic number"):
-        parse_idx(raw[:1] + b"\x07" + raw[2:])
+def test_cli_reports_a_bad_copy_not_a_network_error(tmp_path, monkeypatch, capsys):
+    """The issue: files present but refused, and the message spoke only of a failed download."""
+    md5 = _fake_mnist(tmp_path / "mnist")
+    monkeypatch.setattr("vi_lib.vae.mnist.MNIST_FILES", {**md5, "t10k-images-idx3-ubyte": "0" * 32})
+    _refuse_network(monkeypatch)
+    args = _MNIST_ARGS + ["--data-dir", str(tmp_path / "mnist"), "--checkpoint-dir", str(tmp_path / "ckpt")]
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert f"{tmp_path / 'mnist' / 't10k-images.idx3-ubyte.gz'}: checksum mismatch" in err
+    assert f"is {md5['t10k-images-idx3-ubyte']}, expected {'0' * 32}" in err
+    assert "re-download" in err and "--data-dir" in err and "download_mnist" not in err
 
+
+def test_cli_network_error_only_after_an_attempt(tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr("vi_lib.vae.mnist.MNIST_MIRROR", "https://example.invalid/")
+
+    def offline(url, *args, **kwargs):
+        raise OSError("no network")
+
+    monkeypatch.setattr(urllib.request, "urlopen", offline)
+    args = _MNIST_ARGS + ["--data-dir", str(tmp_path / "empty"), "--checkpoint-dir", str(tmp_path / "ckpt")]
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert "train-images-idx3-ubyte (or .gz" in err and "is missing, and downloading" in err
+    assert "failed (no network)" in err
+
+
+def test_ctrl_c_keeps_last_epoch_and_prints_how_to_resume(tmp_path, capsys):
+    """SIGINT to a real training process: exit 130, no traceback, a loadable checkpoint, a working resume."""
+    ckpt_dir = tmp_path / "ckpt"
+    args = ["--epochs", "100000", "--latent-dim", "2", "--hidden", "8", "--batch-size", "64", "--iwae-k", "2",
+            "--device", "cpu", "--checkpoint-dir", str(ckpt_dir), "--no-progress", "--threads", "1"]
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
+    proc = subprocess.Popen([sys.executable, "-m", "vi_lib.vae", *args], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, env=env)
+    try:
+        deadline = time.monotonic() + 60
+        while not (ckpt_dir / "last.pt").is_file():  # at least one complete epoch, so training is under way
+            assert proc.poll() is None and time.monotonic() < deadline, proc.communicate()
+            time.sleep(0.05)
+        time.sleep(0.3)
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 130, err
+    assert "Traceback" not in err and out == ""
+    state = load_checkpoint(ckpt_dir / "last.pt")
+    saved = state["epoch"]
+    assert saved >= 1 and len(state["history"]["val_elbo"]) == saved
+    assert f"holds the last complete epoch ({saved}). To resume: vi-vae " in err
+    hint = err.split("To resume: ")[1].strip().splitlines()[0]
+    assert shlex.split(hint)[1:] == args + ["--resume"]
+    assert sorted(p.name for p in ckpt_dir.iterdir()) == ["last.pt"]  # no temporary file left behind
+    # The hint's command, with a total of one more epoch, continues from the saved one.
+    resumed = shlex.split(hint)[1:]
+    resumed[resumed.index("--epochs") + 1] = str(saved + 1)
+    assert main(resumed) == 0
+    assert f"vi-vae: resuming from {ckpt_dir / 'last.pt'}" in capsys.readouterr().err
+    after = load_checkpoint(ckpt_dir / "last.pt")
+    assert after["epoch"] == saved + 1 and after["history"]["val_elbo"][:saved] == state["history"]["val_elbo"]

@@ -106,3 +106,80 @@ def test_as_array_rejects_non_numeric_and_wrong_ndim():
 def test_describe_is_short_for_big_arrays():
     text = describe(np.arange(1000.0))
     assert "shape (1000,)" in text and text.endswith(", ...]") and len(text) < 100
+
+
+def test_check_probability_rows_tolerance_follows_dtype_and_message_prints_the_sum_in_full():
+    from vi_lib._validation import check_probability_rows
+
+    r32 = np.array([[0.1, 0.2, 0.7], [0.3, 0.3, 0.4]], dtype=np.float32)
+    out = check_probability_rows("resp", r32, where="f")
+    assert out.dtype == np.float64
+    np.testing.assert_allclose(out.sum(axis=1), 1.0, rtol=0, atol=1e-15)
+    with pytest.raises(ValidationError, match=r"^f: `resp` must have non-negative rows that sum to 1 \(each within "
+                                              r"1e-09, the tolerance for 2 float64 entries\); received 1 of 2 rows "
+                                              r"off, the worst row 1 summing to 1\.00000001 \(off by \+1e-08\)"):
+        check_probability_rows("resp", np.array([[0.5, 0.5], [0.5, 0.5 + 1e-8]]), where="f")
+    with pytest.raises(ValidationError, match=r"the tolerance for 2 float32 entries\); .* worst row 0 summing to "
+                                              r"1\.0001"):
+        check_probability_rows("resp", np.array([[0.5, 0.5001]], dtype=np.float32), where="f")
+    with pytest.raises(ValidationError, match=r"worst row 0 summing to 1\.0 \(off by \+0\) with minimum entry -0\.5"):
+        check_probability_rows("resp", np.array([[1.5, -0.5], [0.5, 0.5]]), where="f")
+
+
+def _guarded_square(x, log_std=0.0):
+    from vi_lib._validation import float64_guard
+
+    @float64_guard(where="square")
+    def square(x, log_std=0.0):
+        return np.asarray(x, dtype=float) ** 2 * np.exp(log_std)
+
+    return square(x, log_std=log_std)
+
+
+def test_float64_guard_names_the_argument_of_largest_magnitude_and_the_supported_range():
+    assert _guarded_square(3.0) == 9.0
+    with pytest.raises(ValidationError, match=r"^square: `x` must be of moderate magnitude .* well below 1e150\); "
+                                              r"received 1e\+300, the argument of largest magnitude, and the "
+                                              r"computation overflowed float64 \(FloatingPointError: overflow"):
+        _guarded_square(1e300)
+    with pytest.raises(ValidationError, match=r"^square: `log_std` must be a log-scale value within about \+-700 "
+                                              r".*received 800\.0"):
+        _guarded_square(2.0, log_std=800.0)
+
+
+def test_float64_guard_checks_the_result_and_only_the_outermost_call():
+    from vi_lib._validation import float64_guard
+
+    @float64_guard
+    def inner(x):
+        return torch.tensor([x], dtype=torch.float32) * 1e30  # torch overflows silently, no NumPy error
+
+    @float64_guard
+    def outer(x):
+        return inner(x) + 1
+
+    assert float(outer(1.0)) == pytest.approx(1e30, rel=1e-6)
+    with pytest.raises(ValidationError, match=r"^outer: `x` .* received 1e\+20, .*the result has non-finite entries"):
+        outer(1e20)
+    with pytest.raises(ValidationError, match=r"^inner: `x`"):
+        inner(1e20)
+
+
+def test_float64_guard_blames_a_huge_argument_or_else_the_callback_that_overflowed():
+    from vi_lib._validation import call_user, float64_guard
+
+    @float64_guard
+    def integrate(log_joint, upper):
+        z = np.linspace(0.0, upper, 5)
+        return float(np.sum(np.exp(np.asarray(call_user(log_joint, z)) - 1e3)))
+
+    assert integrate(lambda z: -0.5 * z**2, 2.0) == pytest.approx(np.sum(np.exp(-0.5 * np.linspace(0, 2, 5) ** 2
+                                                                                  - 1e3)))
+    with pytest.raises(ValidationError, match=r"^integrate: `upper` must be of moderate magnitude .*received 1e\+300"
+                                              r".*FloatingPointError: overflow encountered in square, inside "
+                                              r"`log_joint`\)"):
+        integrate(lambda z: -0.5 * z**2, 1e300)
+    with pytest.raises(ValidationError, match=r"^integrate: `log_joint` must return finite values without "
+                                              r"overflowing float64; it raised FloatingPointError: overflow .* for "
+                                              r"arguments of moderate magnitude\."):
+        integrate(lambda z: np.exp(z * 800.0), 2.0)

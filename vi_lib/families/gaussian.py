@@ -26,6 +26,7 @@ from .._validation import (
     check_same_shape,
     check_shape,
     describe,
+    float64_guard,
 )
 
 __all__ = [
@@ -86,6 +87,7 @@ def gaussian_entropy(log_std: Any) -> float:
 
 
 
+@float64_guard
 def gaussian_score(z: Any, mean: Any, log_std: Any) -> np.ndarray:
     """Score function of a diagonal Gaussian: the gradient of :math:`\\log q_\\lambda(z)` in :math:`\\lambda`.
 

@@ -34,9 +34,11 @@ from .._validation import (
     check_finite,
     check_int,
     check_positive,
+    check_probability_rows,
     check_rng,
     check_shape,
     describe,
+    float64_guard,
 )
 from ..models.bayesian_gmm import (
     BayesianGMMPrior,
@@ -183,11 +185,7 @@ def _check_resp(resp: Any, n: int, where: str, k: int | None = None, name: str =
     r = check_finite(name, check_shape(name, resp, (n, k), where=where), where=where)
     if r.shape[1] < 1:
         raise ValidationError(f"{where}: `{name}` must have at least one column (K >= 1); received {describe(r)}.")
-    sums = r.sum(axis=1)
-    if np.any(r < 0) or not np.allclose(sums, 1.0, rtol=0.0, atol=1e-8):
-        raise ValidationError(f"{where}: `{name}` must have non-negative rows that sum to 1; received row sums "
-                              f"in [{sums.min():.6g}, {sums.max():.6g}] and minimum entry {r.min():.6g}.")
-    return r
+    return check_probability_rows(name, resp, where=where)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -329,6 +327,7 @@ def _resp_log_resp(resp: np.ndarray) -> float:
 # ---------------------------------------------------------------------------------------------
 
 
+@float64_guard
 def bgmm_update_resp(x: np.ndarray, q: BayesianGMMVariational) -> np.ndarray:
     """CAVI update of :math:`q(Z)`: the responsibilities given the global factors (Bishop Eqs. 10.46-10.49).
 
@@ -371,6 +370,7 @@ def bgmm_update_resp(x: np.ndarray, q: BayesianGMMVariational) -> np.ndarray:
     return _softmax_rows(_log_rho(x, q))[0]
 
 
+@float64_guard
 def bgmm_update_globals(x: np.ndarray, resp: np.ndarray, prior: BayesianGMMPrior) -> BayesianGMMVariational:
     """CAVI update of :math:`q(\\pi) \\prod_k q(\\mu_k, \\Lambda_k)` given the responsibilities.
 
@@ -417,6 +417,7 @@ def bgmm_update_globals(x: np.ndarray, resp: np.ndarray, prior: BayesianGMMPrior
     return _update_globals(x, r, prior)
 
 
+@float64_guard
 def bgmm_elbo(x: np.ndarray, resp: np.ndarray, q: BayesianGMMVariational, prior: BayesianGMMPrior) -> float:
     """The ELBO of the Bayesian Gaussian mixture in nats, with every constant (Bishop Eqs. 10.70-10.77).
 
@@ -536,6 +537,7 @@ def sklearn_lower_bound_offset(n_samples: int, n_components: int, prior: Bayesia
                  + 0.25 * k * d * (d - 1) * _LOG_PI - 0.5 * n * d * _LOG_2PI)
 
 
+@float64_guard
 def bgmm_init_resp(x: np.ndarray, n_components: int, rng: np.random.Generator, method: str = "kmeans"
                    ) -> np.ndarray:
     """Initial responsibilities, as scikit-learn's ``init_params`` ``"kmeans"`` or ``"random"``.
@@ -605,6 +607,7 @@ class _SweepState:
     data_term: float | None = None
 
 
+@float64_guard
 def fit_bgmm_cavi(x: np.ndarray, n_components: int, prior: BayesianGMMPrior, *, init_resp: np.ndarray | None = None,
                   rng: np.random.Generator | None = None, max_iter: int = 1000, rtol: float = 1e-10,
                   record_every_update: bool = True) -> CAVIResult:

@@ -38,7 +38,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from .._validation import ValidationError, check_int, describe
+from .._validation import ValidationError, check_int, describe, float64_guard
 from ..models.bayesian_gmm import BayesianGMMPrior, _check_data, _check_prior
 from .bayesian_gmm import BayesianGMMVariational, _check_q, _check_resp, _update_globals
 from .bayesian_gmm_svi import _to_natural
@@ -132,6 +132,7 @@ def _log_normalizer(eta: torch.Tensor, d: int, k: int) -> torch.Tensor:
     return dirichlet + torch.sum(nw)
 
 
+@float64_guard
 def bgmm_log_normalizer_torch(eta_flat: torch.Tensor, dim: int, n_components: int) -> torch.Tensor:
     """Log-normaliser :math:`A(\\phi)` of :math:`q(\\pi) \\prod_k q(\\mu_k, \\Lambda_k)` in the flat coordinates.
 
@@ -214,6 +215,7 @@ def _elbo(x: torch.Tensor, resp: torch.Tensor, eta: torch.Tensor, prior: Bayesia
     return data + dirichlet + log_p - log_q
 
 
+@float64_guard
 def bgmm_elbo_torch(x: np.ndarray, resp: np.ndarray, eta_flat: torch.Tensor, prior: BayesianGMMPrior
                     ) -> torch.Tensor:
     """:func:`vi_lib.bgmm_elbo` as a differentiable torch function of the flat natural coordinates.
@@ -260,6 +262,7 @@ def bgmm_elbo_torch(x: np.ndarray, resp: np.ndarray, eta_flat: torch.Tensor, pri
     return _elbo(torch.as_tensor(x, dtype=torch.float64), torch.as_tensor(r, dtype=torch.float64), eta, prior)
 
 
+@float64_guard
 def bgmm_natural_gradient_check(x: np.ndarray, resp: np.ndarray, q: BayesianGMMVariational,
                                 prior: BayesianGMMPrior) -> tuple[np.ndarray, np.ndarray]:
     """The natural gradient two ways: :math:`\\hat\\phi - \\phi` and the autograd Fisher solve.

@@ -32,6 +32,7 @@ import numpy as np
 
 from .._validation import (
     ValidationError,
+    call_user,
     check_bool,
     check_finite,
     check_int,
@@ -39,6 +40,7 @@ from .._validation import (
     check_scalar,
     check_shape,
     describe,
+    float64_guard,
 )
 from ..models.bayesian_gmm import BayesianGMMPrior, _check_data, _check_prior, bgmm_predictive_log_density
 from .bayesian_gmm import (
@@ -247,6 +249,7 @@ def _check_n_total(n_total: Any, batch: int, where: str) -> int:
     return n
 
 
+@float64_guard
 def bgmm_intermediate_globals(x_batch: np.ndarray, resp_batch: np.ndarray, prior: BayesianGMMPrior,
                               n_total: int) -> BayesianGMMVariational:
     """SVI's intermediate global parameters: the CAVI update as if the data were N/B copies of the batch.
@@ -341,6 +344,7 @@ def _svi_step(x: np.ndarray, q: BayesianGMMVariational, eta: BayesianGMMNatural,
     return _from_natural_fast(mixed, prior.mean), mixed
 
 
+@float64_guard
 def bgmm_svi_step(x_batch: np.ndarray, q: BayesianGMMVariational, prior: BayesianGMMPrior, n_total: int,
                   rho: float) -> BayesianGMMVariational:
     """One SVI step for the Bayesian Gaussian mixture (Hoffman et al. 2013, Figure 4).
@@ -399,6 +403,7 @@ def _check_rho(rho: Any, where: str, name: str = "rho") -> float:
     return rho
 
 
+@float64_guard
 def bgmm_elbo_terms(x: np.ndarray, q: BayesianGMMVariational, prior: BayesianGMMPrior) -> tuple[float, np.ndarray]:
     """The ELBO at the optimal responsibilities for ``q``, as a global term plus one term per point.
 
@@ -447,6 +452,7 @@ def bgmm_elbo_terms(x: np.ndarray, q: BayesianGMMVariational, prior: BayesianGMM
     return _global_terms(q, prior), _softmax_rows(_log_rho(x, q))[1]
 
 
+@float64_guard
 def bgmm_minibatch_elbo(x_batch: np.ndarray, q: BayesianGMMVariational, prior: BayesianGMMPrior,
                         n_total: int) -> float:
     """Unbiased minibatch estimate of the ELBO at the optimal responsibilities (:func:`bgmm_elbo_terms`).
@@ -503,6 +509,7 @@ def _svi_init(data: np.ndarray, k: int, prior: BayesianGMMPrior, rng: np.random.
     return _update_globals(x0, bgmm_init_resp(x0, k, rng), prior, n / m)
 
 
+@float64_guard
 def fit_bgmm_svi(data: Any, n_components: int, prior: BayesianGMMPrior, *, batch_size: int, n_steps: int,
                  rng: np.random.Generator, tau: float = 1.0, kappa: float = 0.7, step_sizes: Any = None,
                  init: BayesianGMMVariational | None = None, eval_x: np.ndarray | None = None, eval_every: int = 100,
@@ -636,7 +643,7 @@ def fit_bgmm_svi(data: Any, n_components: int, prior: BayesianGMMPrior, *, batch
         if t % eval_every == 0 or t == n_steps:
             evaluate(t)
         if callback is not None:
-            callback(t, q)
+            call_user(callback, t, q)
     final = BayesianGMMVariational(q.concentration, q.mean_precision, q.means, q.dof, q.scale)  # checked
     return SVIResult(params=final, initial_params=q0, n_steps=n_steps, batch_size=batch_size, step_sizes=rhos,
                      wall_time=elapsed, eval_steps=np.asarray(steps, dtype=int), eval_times=np.asarray(times),

@@ -12,7 +12,8 @@ Explained in Chapter: Black-box VI: score-function and reparameterization gradie
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,11 +22,13 @@ import numpy as np
 from .._validation import (
     ValidationError,
     as_array,
+    call_user,
     check_callable,
     check_finite,
     check_int,
     check_positive,
     check_rng,
+    float64_guard,
 )
 from ..families.gaussian import _check_q, gaussian_entropy
 from ..objectives.gradients import LogJoint, _draw, _pathwise_core, _rao_blackwell_core, _score_core
@@ -85,6 +88,7 @@ class BBVIResult:
 
 
 
+@float64_guard
 def fit_bbvi(
     log_joint: LogJoint,
     init_mean: Any,
@@ -184,7 +188,8 @@ def fit_bbvi(
     times = np.empty(n_iterations)
     start = time.perf_counter()
     for t in range(n_iterations):
-        elbo, g = estimate(mean, log_std, n_samples, rng)
+        with _diverged_as_error(t, mean, log_std, step_size, where):
+            elbo, g = estimate(mean, log_std, n_samples, rng)
         if not (np.isfinite(elbo) and np.all(np.isfinite(g))):
             raise ValidationError(
                 f"{where}: the ELBO estimate or gradient became non-finite at iteration {t}; "
@@ -196,7 +201,7 @@ def fit_bbvi(
         elbos[t] = elbo
         times[t] = time.perf_counter() - start
         if callback is not None:
-            callback(t, elbo, (mean.copy(), log_std.copy()))
+            call_user(callback, t, elbo, (mean.copy(), log_std.copy()))
     if not (np.all(np.isfinite(mean)) and np.all(np.isfinite(log_std))):
         raise ValidationError(
             f"{where}: the parameters became non-finite; received mean {mean!r}. Reduce `step_size`."
@@ -235,10 +240,10 @@ def _make_estimator(estimator: str, log_joint: LogJoint, grad_log_joint: LogJoin
     def estimate(mean: np.ndarray, log_std: np.ndarray, n: int, rng: np.random.Generator) -> tuple[float, np.ndarray]:
         eps, z = _draw(mean, log_std, n, rng)
         if estimator in ("pathwise", "stl"):
-            logp = log_joint(z)
+            logp = call_user(log_joint, z)
             grads = _pathwise_core(grad_log_joint, mean, log_std, eps, z, where, stl=estimator == "stl")
         elif estimator == "rao_blackwell":
-            logp = log_joint(z)
+            logp = call_user(log_joint, z)
             grads = _rao_blackwell_core(local_log_joint, mean, log_std, eps, z, where, cv="loo")
         else:
             grads, logp = _score_core(
@@ -248,6 +253,24 @@ def _make_estimator(estimator: str, log_joint: LogJoint, grad_log_joint: LogJoin
         return elbo, grads.mean(axis=0)
 
     return estimate
+
+
+@contextmanager
+def _diverged_as_error(t: int, mean: np.ndarray, log_std: np.ndarray, step_size: Any, where: str) -> Iterator[None]:
+    """Say which argument to change when the estimator rejects the iterate of iteration ``t`` of a fit.
+
+    At ``t = 0`` the iterate is the starting point, so the message names `init_mean` and `init_log_std`;
+    later, the steps have carried it there, so it names `step_size`.
+    """
+    try:
+        yield
+    except ValidationError as exc:
+        at = (f"largest |mean| {float(np.max(np.abs(mean))):.4g}, log_std from {float(np.min(log_std)):.4g} to "
+              f"{float(np.max(log_std)):.4g}")
+        if t == 0:
+            raise ValidationError(f"{exc} This was at the starting point `init_mean`, `init_log_std` ({at}).") from exc
+        raise ValidationError(f"{where}: the iterates diverged by iteration {t} ({at}); reduce `step_size` (received "
+                              f"{step_size!r}). At that iterate: {str(exc).removeprefix(where + ': ')}") from exc
 
 
 def _step_rule(optimizer: str, step_size: Any, rm_delay: Any, rm_exponent: Any, dim: int, where: str

@@ -42,10 +42,13 @@ from .._validation import (
     check_int,
     check_positive,
     check_positive_definite,
+    check_probability_rows,
+    check_probability_vector,
     check_rng,
     check_scalar,
     check_vector,
     describe,
+    float64_guard,
 )
 from ..families.divergences import kl_mvn
 from ..models.normal_gamma import NormalGamma
@@ -297,6 +300,7 @@ def _expected_sq(x: np.ndarray, model: NormalGamma, q: NormalGammaMeanField) -> 
     return data + model.mean_precision * ((q.mu_mean - model.prior_mean) ** 2 + var)
 
 
+@float64_guard
 def normal_gamma_update_tau(x: Any, model: NormalGamma, q: NormalGammaMeanField) -> NormalGammaMeanField:
     """CAVI update of :math:`q(\\tau)` with :math:`q(\\mu)` fixed.
 
@@ -336,6 +340,7 @@ def normal_gamma_update_tau(x: Any, model: NormalGamma, q: NormalGammaMeanField)
     return NormalGammaMeanField(q.mu_mean, q.mu_precision, float(a), float(b))
 
 
+@float64_guard
 def normal_gamma_elbo(x: Any, model: NormalGamma, q: NormalGammaMeanField) -> float:
     """The ELBO :math:`\\mathbb{E}_q[\\log p(x, \\mu, \\tau)] + \\mathbb{H}[q]` in nats, every constant kept.
 
@@ -389,6 +394,7 @@ def normal_gamma_elbo(x: Any, model: NormalGamma, q: NormalGammaMeanField) -> fl
     return float(expected_log_joint + entropy)
 
 
+@float64_guard
 def fit_normal_gamma_cavi(x: Any, model: NormalGamma, init: NormalGammaMeanField, *, max_iter: int = 100,
                           rtol: float = 1e-12) -> CAVIResult:
     """CAVI for the Normal-Gamma model: alternate :func:`normal_gamma_update_mu` and :func:`normal_gamma_update_tau`.
@@ -472,10 +478,7 @@ class MixtureMeanField:
         if n < 1 or K < 1:
             raise ValidationError(f"{where}: `resp` must have at least one row and one column; "
                                   f"received shape {r.shape}.")
-        if np.any(r < 0) or not np.allclose(r.sum(axis=1), 1.0, rtol=0.0, atol=1e-8):
-            raise ValidationError(f"{where}: `resp` must have non-negative rows that sum to 1; received row sums "
-                                  f"in [{r.sum(axis=1).min():.10g}, {r.sum(axis=1).max():.10g}] and minimum "
-                                  f"entry {r.min():.6g}.")
+        r = check_probability_rows("resp", self.resp, where=where)
         m = check_finite("means", as_array("means", self.means, ndim=1, where=where), where=where)
         v = check_finite("variances", as_array("variances", self.variances, ndim=1, where=where), where=where)
         for name, arr in (("means", m), ("variances", v)):
@@ -485,10 +488,14 @@ class MixtureMeanField:
         if np.any(v < 0) or (np.any(v == 0) and not np.all(v == 0)):
             raise ValidationError(f"{where}: `variances` must be all positive (a Gaussian q per mean) or all zero "
                                   f"(point estimates); received {describe(v)}.")
-        w = np.full(K, 1.0 / K) if self.weights is None else as_array("weights", self.weights, ndim=1, where=where)
-        if w.shape != (K,) or not np.all(np.isfinite(w)) or np.any(w <= 0) or abs(float(w.sum()) - 1.0) > 1e-8:
-            raise ValidationError(f"{where}: `weights` must be {K} positive numbers summing to 1; received "
-                                  f"{describe(w)} (sum {float(np.sum(w)):.10g}).")
+        if self.weights is None:
+            w = np.full(K, 1.0 / K)
+        else:
+            w = as_array("weights", self.weights, ndim=1, where=where)
+            if w.shape != (K,) or not np.all(np.isfinite(w)) or np.any(w <= 0):
+                raise ValidationError(f"{where}: `weights` must be {K} positive numbers summing to 1; received "
+                                      f"{describe(w)}.")
+            w = check_probability_vector("weights", self.weights, where=where)
         object.__setattr__(self, "resp", r / r.sum(axis=1, keepdims=True))
         object.__setattr__(self, "means", m.copy())
         object.__setattr__(self, "variances", v.copy())
@@ -520,6 +527,7 @@ def _check_prior(prior_mean: Any, prior_std: Any, noise_std: Any, where: str) ->
             check_scalar("noise_std", noise_std, where, positive=True))
 
 
+@float64_guard
 def init_mixture_mean_field(x: Any, K: int, rng: np.random.Generator, *, prior_std: float = 1.0) -> MixtureMeanField:
     """A random starting point: the means of q at K distinct data points, variances ``prior_std**2``.
 
@@ -558,6 +566,7 @@ def init_mixture_mean_field(x: Any, K: int, rng: np.random.Generator, *, prior_s
     return MixtureMeanField(np.full((x.size, K), 1.0 / K), means, np.full(K, s0**2))
 
 
+@float64_guard
 def mixture_update_assignments(x: Any, q: MixtureMeanField, noise_std: float) -> MixtureMeanField:
     """CAVI update of every :math:`q(c_i)` with :math:`q(\\mu)` fixed.
 
@@ -601,6 +610,7 @@ def mixture_update_assignments(x: Any, q: MixtureMeanField, noise_std: float) ->
     return MixtureMeanField(resp, q.means, q.variances, q.weights)
 
 
+@float64_guard
 def mixture_update_means(x: Any, q: MixtureMeanField, prior_mean: float, prior_std: float, noise_std: float, *,
                          point: bool = False) -> MixtureMeanField:
     """CAVI update of every :math:`q(\\mu_k)` with the assignments fixed.
@@ -680,6 +690,7 @@ def mixture_update_weights(q: MixtureMeanField) -> MixtureMeanField:
     return MixtureMeanField(q.resp, q.means, q.variances, w / w.sum())
 
 
+@float64_guard
 def mixture_elbo(x: Any, q: MixtureMeanField, prior_mean: float, prior_std: float, noise_std: float) -> float:
     """The ELBO of the Bayesian mixture in nats, every constant kept.
 
@@ -753,6 +764,7 @@ def _mixture_fit(x, K, prior_mean, prior_std, noise_std, init, rng, max_iter, rt
     return run_cavi_sweeps(init, updates, lambda q: mixture_elbo(x, q, m0, s0, sigma), max_iter=max_iter, rtol=rtol)
 
 
+@float64_guard
 def fit_mixture_cavi(x: Any, K: int, prior_mean: float, prior_std: float, noise_std: float, *,
                      init: MixtureMeanField | None = None, rng: np.random.Generator | None = None,
                      max_iter: int = 500, rtol: float = 1e-10) -> CAVIResult:
@@ -796,6 +808,7 @@ def fit_mixture_cavi(x: Any, K: int, prior_mean: float, prior_std: float, noise_
                         weights=False, point=False)
 
 
+@float64_guard
 def fit_mixture_vem(x: Any, K: int, prior_mean: float, prior_std: float, noise_std: float, *,
                     point_means: bool = False, init: MixtureMeanField | None = None,
                     rng: np.random.Generator | None = None, max_iter: int = 500, rtol: float = 1e-10) -> CAVIResult:
@@ -953,6 +966,7 @@ def gaussian_update_coordinate(i: int, q: DiagonalGaussianFactors, mean: Any, co
     return _gaussian_coordinate(i, q, mu, prec)
 
 
+@float64_guard
 def fit_gaussian_cavi(mean: Any, cov: Any, init: DiagonalGaussianFactors, *, max_iter: int = 1000,
                       rtol: float = 0.0, atol: float = 1e-12) -> CAVIResult:
     """CAVI for a Gaussian target: update :math:`q(z_1), \\dots, q(z_d)` in turn.

@@ -23,16 +23,18 @@ import numpy as np
 from .._validation import (
     ValidationError,
     as_array,
+    call_user,
     check_callable,
     check_finite,
     check_int,
     check_rng,
     check_scalar,
+    float64_guard,
 )
 from ..families.gaussian import _check_q, gaussian_entropy
 from ..models.logistic import BayesianLogisticRegression, _check_model
 from ..objectives.gradients import _draw, _pathwise_core
-from .bbvi import BBVIResult, _step_rule
+from .bbvi import BBVIResult, _diverged_as_error, _step_rule
 
 __all__ = [
     "fit_doubly_stochastic_vi",
@@ -61,6 +63,7 @@ class DSVIResult(BBVIResult):
     likelihood_scale: float
 
 
+@float64_guard
 def fit_doubly_stochastic_vi(
     model: BayesianLogisticRegression,
     init_mean: Any,
@@ -174,7 +177,8 @@ def fit_doubly_stochastic_vi(
     times = np.empty(n_iterations)
     start = time.perf_counter()
     for t in range(n_iterations):
-        elbo, g = _estimate(model, mean, log_std, next(batches), scale, n_samples, rng, where)
+        with _diverged_as_error(t, mean, log_std, step_size, where):
+            elbo, g = _estimate(model, mean, log_std, next(batches), scale, n_samples, rng, where)
         if not (np.isfinite(elbo) and np.all(np.isfinite(g))):
             raise ValidationError(
                 f"{where}: the ELBO estimate or gradient became non-finite at iteration {t}; "
@@ -186,7 +190,7 @@ def fit_doubly_stochastic_vi(
         elbos[t] = elbo
         times[t] = time.perf_counter() - start
         if callback is not None:
-            callback(t, elbo, (mean.copy(), log_std.copy()))
+            call_user(callback, t, elbo, (mean.copy(), log_std.copy()))
     if not (np.all(np.isfinite(mean)) and np.all(np.isfinite(log_std))):
         raise ValidationError(
             f"{where}: the parameters became non-finite; received mean {mean!r}. Reduce `step_size`."

@@ -21,9 +21,11 @@ from .._validation import (
     check_finite,
     check_int,
     check_positive,
+    check_probability_rows,
     check_rng,
     check_shape,
     check_vector,
+    float64_guard,
 )
 from ..models.mixture import GaussianMixture1D, _check_params, _component_log_joint, gmm_log_likelihood
 
@@ -82,14 +84,11 @@ def _check_resp(resp: object, n: int, where: str) -> np.ndarray:
     if r.shape[1] < 1:
         raise ValidationError(f"{where}: `resp` must have at least one column (K >= 1); "
                               f"received shape {r.shape}.")
-    if np.any(r < 0) or not np.allclose(r.sum(axis=1), 1.0, rtol=0.0, atol=1e-8):
-        raise ValidationError(f"{where}: `resp` must have non-negative rows that sum to 1; "
-                              f"received row sums in [{r.sum(axis=1).min():.6g}, "
-                              f"{r.sum(axis=1).max():.6g}] and minimum entry {r.min():.6g}.")
-    return r
+    return check_probability_rows("resp", resp, where=where)
 
 
 
+@float64_guard
 def e_step(x: np.ndarray, params: GaussianMixture1D) -> np.ndarray:
     """E-step: the exact posterior over component labels (the responsibilities).
 
@@ -130,6 +129,7 @@ def e_step(x: np.ndarray, params: GaussianMixture1D) -> np.ndarray:
 
 
 
+@float64_guard
 def m_step(x: np.ndarray, resp: np.ndarray, *, variance_floor: float = 1e-6) -> GaussianMixture1D:
     """M-step: the parameters that maximise the bound for fixed responsibilities.
 
@@ -198,6 +198,7 @@ def m_step(x: np.ndarray, resp: np.ndarray, *, variance_floor: float = 1e-6) -> 
 
 
 
+@float64_guard
 def em_lower_bound(x: np.ndarray, params: GaussianMixture1D, resp: np.ndarray) -> float:
     """The ELBO :math:`\\mathcal{L}(q, \\theta)` of the mixture with label posterior ``q = resp``.
 
@@ -245,6 +246,7 @@ def em_lower_bound(x: np.ndarray, params: GaussianMixture1D, resp: np.ndarray) -
 
 
 
+@float64_guard
 def init_gmm(x: np.ndarray, n_components: int, rng: np.random.Generator) -> GaussianMixture1D:
     """A simple random initialisation: K distinct data points as means, the data variance for all.
 
@@ -281,6 +283,7 @@ def init_gmm(x: np.ndarray, n_components: int, rng: np.random.Generator) -> Gaus
 
 
 
+@float64_guard
 def fit_em(x: np.ndarray, init: GaussianMixture1D, *, n_iter: int = 100, tol: float = 1e-10,
            variance_floor: float = 1e-6) -> EMResult:
     """Run EM from ``init`` and record the log-likelihood and the bound at both half-steps.
@@ -337,8 +340,9 @@ def fit_em(x: np.ndarray, init: GaussianMixture1D, *, n_iter: int = 100, tol: fl
     tol = check_positive("tol", tol, allow_zero=True, where=where)
     floor = check_positive("variance_floor", variance_floor, where=where)
     if np.any(params.variances < floor):
-        raise ValidationError(f"{where}: the variances of `init` must be >= variance_floor={floor:.3g}; "
-                              f"received minimum variance {params.variances.min():.3g}.")
+        raise ValidationError(f"{where}: the variances of `init` must be >= `variance_floor` = {floor!r} (lower "
+                              f"`variance_floor` or widen `init`); received minimum variance "
+                              f"{float(params.variances.min())!r}.")
     history = [params]
     log_liks = [gmm_log_likelihood(x, params)]
     after_e: list[float] = []

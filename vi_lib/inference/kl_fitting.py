@@ -21,6 +21,7 @@ from scipy.optimize import minimize, root
 from .._validation import (
     ValidationError,
     as_array,
+    call_user,
     check_callable,
     check_finite,
     check_int,
@@ -29,6 +30,7 @@ from .._validation import (
     check_scalar,
     check_shape,
     describe,
+    float64_guard,
 )
 from ..families.divergences import entropy_normal, kl_mvn
 from ..models.mixture import _check_mixture, _log_pdf_and_dlog
@@ -97,6 +99,7 @@ class MeanFieldFit:
 
 
 
+@float64_guard
 def fit_forward_kl_gaussian(weights: Any, means: Any, stds: Any) -> tuple[float, float]:
     r"""Minimiser of the forward KL :math:`\mathrm{KL}(p \,\|\, q)` over Gaussians :math:`q`: moment matching.
 
@@ -142,6 +145,7 @@ def _gl(n_panels: int) -> tuple[np.ndarray, np.ndarray]:
 
 
 
+@float64_guard
 def reverse_kl_to_mixture(mean: float, std: float, weights: Any, means: Any, stds: Any, *,
                           n_panels: int = 400) -> float:
     r"""Reverse KL :math:`\mathrm{KL}(q \,\|\, p)` from :math:`q = \mathcal{N}(\mu, \sigma^2)` to a 1-D mixture.
@@ -188,6 +192,7 @@ def reverse_kl_to_mixture(mean: float, std: float, weights: Any, means: Any, std
 
 
 
+@float64_guard
 def reverse_kl_gradient(mean: float, std: float, weights: Any, means: Any, stds: Any, *,
                         n_panels: int = 400) -> np.ndarray:
     r"""Gradient of :func:`reverse_kl_to_mixture` with respect to ``(mean, log std)``.
@@ -221,6 +226,7 @@ def reverse_kl_gradient(mean: float, std: float, weights: Any, means: Any, stds:
 
 
 
+@float64_guard
 def reverse_kl_hessian(mean: float, std: float, weights: Any, means: Any, stds: Any, *,
                        step: float = 1e-5) -> np.ndarray:
     """Hessian of the reverse KL in ``(mean, log std)`` by central differences of the exact gradient.
@@ -253,6 +259,7 @@ def reverse_kl_hessian(mean: float, std: float, weights: Any, means: Any, stds: 
 
 
 
+@float64_guard
 def fit_reverse_kl_gaussian(weights: Any, means: Any, stds: Any, init_mean: float, init_std: float,
                             *, n_panels: int = 400, gtol: float = 1e-10) -> ReverseKLFit:
     r"""Minimise :math:`\mathrm{KL}(q \,\|\, p)` over :math:`q = \mathcal{N}(\mu, \sigma^2)` from one start.
@@ -305,6 +312,7 @@ def fit_reverse_kl_gaussian(weights: Any, means: Any, stds: Any, init_mean: floa
 
 
 
+@float64_guard
 def reverse_kl_stationary_point(weights: Any, means: Any, stds: Any, init_mean: float, init_std: float,
                                 *, n_panels: int = 400) -> ReverseKLFit:
     r"""Solve :math:`\nabla \mathrm{KL}(q \,\|\, p) = 0` over :math:`q = \mathcal{N}(\mu, \sigma^2)` near a start.
@@ -352,6 +360,7 @@ def reverse_kl_stationary_point(weights: Any, means: Any, stds: Any, init_mean: 
 
 
 
+@float64_guard
 def kl_integrands(x: Any, weights: Any, means: Any, stds: Any, q_mean: float, q_std: float
                   ) -> tuple[np.ndarray, np.ndarray]:
     r"""Pointwise integrands :math:`p\log(p/q)` (forward KL) and :math:`q\log(q/p)` (reverse KL).
@@ -445,6 +454,7 @@ def mean_field_gaussian_forward(mean: Any, cov: Any) -> tuple[np.ndarray, np.nda
 
 
 
+@float64_guard
 def fit_mean_field_gaussian(mean: Any, cov: Any, direction: str) -> MeanFieldFit:
     r"""Numerically minimise the reverse or forward KL from a factorised Gaussian to a Gaussian.
 
@@ -516,6 +526,7 @@ class GaussianFit(NamedTuple):
 
 
 
+@float64_guard
 def fit_gaussian_q(elbo_fn: Callable[[float, float], float], init_mean: float, init_std: float, *,
                    xatol: float = 1e-10) -> GaussianFit:
     """Maximise ``elbo_fn(mean, std)`` over Gaussian q, parametrised by ``(mean, log std)``.
@@ -562,7 +573,7 @@ def fit_gaussian_q(elbo_fn: Callable[[float, float], float], init_mean: float, i
     n_calls = [0]
 
     def objective(p: np.ndarray) -> float:
-        value = float(elbo_fn(float(p[0]), float(np.exp(p[1]))))
+        value = float(call_user(elbo_fn, float(p[0]), float(np.exp(p[1]))))
         n_calls[0] += 1
         if n_calls[0] == 1 and not np.isfinite(value):
             raise ValidationError(f"{where}: `elbo_fn` must return a finite ELBO at the start "

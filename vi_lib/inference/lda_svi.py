@@ -43,6 +43,7 @@ from .._validation import (
     check_rng,
     check_scalar,
     describe,
+    float64_guard,
 )
 from ..models.lda import _check_concentration, _check_counts
 from .svi import robbins_monro_step_size
@@ -376,6 +377,7 @@ def lda_global_step(lam: np.ndarray, lam_hat: np.ndarray, step_size: float) -> n
     return (1.0 - rho) * lam + rho * lam_hat
 
 
+@float64_guard
 def lda_perplexity(counts: Any, lam: np.ndarray, alpha: float, eta: float, *, max_iter: int = 100,
                    tol: float = 1e-3, n_docs_total: int | None = None) -> float:
     """Per-word perplexity bound of documents under :math:`\\lambda`: scikit-learn's ``perplexity``.
@@ -483,6 +485,7 @@ class LDASVIResult:
     step_sizes: np.ndarray
 
 
+@float64_guard
 def fit_lda_svi(counts: Any, n_topics: int, *, alpha: float, eta: float, rng: np.random.Generator,
                 batch_size: int = 128, tau: float = 10.0, kappa: float = 0.7, n_epochs: int = 1,
                 init_lambda: np.ndarray | None = None, eval_counts: Any = None, eval_every: int = 10,

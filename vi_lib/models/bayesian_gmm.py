@@ -42,11 +42,12 @@ from .._validation import (
     check_int,
     check_nonempty,
     check_positive_definite,
-    check_probability,
+    check_probability_vector,
     check_rng,
     check_scalar,
     check_shape,
     describe,
+    float64_guard,
 )
 
 __all__ = [
@@ -215,6 +216,7 @@ def _check_prior(prior: object, where: str, dim: int | None = None, name: str = 
     return prior
 
 
+@float64_guard
 def default_bgmm_prior(x: np.ndarray, n_components: int, *, concentration: float | None = None) -> BayesianGMMPrior:
     """scikit-learn's default prior for a full-covariance Bayesian Gaussian mixture, from the data.
 
@@ -272,6 +274,7 @@ def default_bgmm_prior(x: np.ndarray, n_components: int, *, concentration: float
                             dof=float(x.shape[1]), scale=0.5 * (w0 + w0.T))
 
 
+@float64_guard
 def bgmm_predictive_log_density(x_new: np.ndarray, q: Any) -> np.ndarray:
     """Log posterior predictive density under the mean-field :math:`q` (Bishop 2006, Eq. 10.81).
 
@@ -332,7 +335,8 @@ def sample_gaussian_mixture(n: int, *, weights: Any, means: Any, covariances: An
     n : int
         Number of points, at least 1.
     weights : array of shape (K,)
-        Mixture weights, non-negative and summing to one (to 1e-9).
+        Mixture weights, non-negative and summing to one (within ``max(1e-9, 4 K eps)`` for the machine
+        epsilon ``eps`` of their dtype; renormalised exactly).
     means : array of shape (K, D)
         Component means, finite.
     covariances : array of shape (K, D, D)
@@ -357,12 +361,9 @@ def sample_gaussian_mixture(n: int, *, weights: Any, means: Any, covariances: An
     """
     where = "sample_gaussian_mixture"
     n = check_int("n", n, minimum=1, where=where)
-    w = check_probability("weights", check_shape("weights", weights, (None,), where=where), where=where)
-    w = np.atleast_1d(w)
+    check_shape("weights", weights, (None,), where=where)
+    w = check_probability_vector("weights", weights, where=where)
     k = w.size
-    if k < 1 or abs(float(w.sum()) - 1.0) > 1e-9:
-        raise ValidationError(f"{where}: `weights` must be a non-empty probability vector summing to 1; "
-                              f"received {describe(weights)} with sum {float(w.sum())!r}.")
     m = check_finite("means", check_shape("means", means, (k, None), where=where), where=where)
     d = m.shape[1]
     cov = check_shape("covariances", covariances, (k, d, d), where=where)

@@ -32,6 +32,7 @@ from .._validation import (
     check_shape,
     check_vector,
     describe,
+    float64_guard,
 )
 
 __all__ = [
@@ -285,6 +286,7 @@ class BetaBernoulli:
 
 
 
+@float64_guard
 def normal_normal_log_evidence_stats(count: Any, sum_x: Any, sum_x2: Any, prior_mean: float, prior_std: float,
                                      noise_std: float) -> Any:
     """Normal-Normal log evidence from sufficient statistics (vectorised; ``count = 0`` gives 0).
@@ -608,6 +610,7 @@ class NormalNormal:
 
 
 
+@float64_guard
 def normal_means_log_joint(mu: Any, x: Any, prior_mean: float, prior_std: float, noise_std: float) -> np.ndarray:
     """Log joint of ``d`` independent Normal-Normal coordinates, at ``m`` points at once.
 

@@ -29,10 +29,12 @@ from .._validation import (
     check_int,
     check_nonempty,
     check_positive,
+    check_probability_vector,
     check_rng,
     check_shape,
     check_vector,
     describe,
+    float64_guard,
 )
 from .conjugate import normal_normal_log_evidence_stats
 
@@ -65,7 +67,8 @@ class GaussianMixture1D:
     Parameters
     ----------
     weights : array of shape (K,)
-        Mixing weights, positive and summing to one (to 1e-8; they are renormalised exactly).
+        Mixing weights, positive and summing to one (within ``max(1e-9, 4 K eps)`` for the machine
+        epsilon ``eps`` of their dtype, as in :func:`kl_categorical`; they are renormalised exactly).
     means : array of shape (K,)
         Component means, finite.
     variances : array of shape (K,)
@@ -92,16 +95,14 @@ class GaussianMixture1D:
         if w.size < 1:
             raise ValidationError(f"{where}: `weights` must have at least one component (K >= 1); "
                                   "received an empty array.")
+        w = check_probability_vector("weights", self.weights, where=where)
         mu = check_shape("means", self.means, (w.size,), where=where)
         mu = check_finite("means", mu, where=where)
         var = check_shape("variances", self.variances, (w.size,), where=where)
         var = np.atleast_1d(check_positive("variances", var, where=where))
         if np.any(w <= 0):
             raise ValidationError(f"{where}: `weights` must be positive; received {w!r}.")
-        if abs(float(w.sum()) - 1.0) > 1e-8:
-            raise ValidationError(f"{where}: `weights` must sum to 1; received weights summing to "
-                                  f"{float(w.sum())!r}.")
-        object.__setattr__(self, "weights", w / w.sum())
+        object.__setattr__(self, "weights", w)
         object.__setattr__(self, "means", mu.copy())
         object.__setattr__(self, "variances", var.copy())
 
@@ -133,6 +134,7 @@ def _component_log_joint(x: np.ndarray, params: GaussianMixture1D) -> np.ndarray
 
 
 
+@float64_guard
 def gmm_log_density(x: np.ndarray, params: GaussianMixture1D) -> np.ndarray:
     """Pointwise log-density of the mixture.
 
@@ -170,6 +172,7 @@ def gmm_log_density(x: np.ndarray, params: GaussianMixture1D) -> np.ndarray:
 
 
 
+@float64_guard
 def gmm_log_likelihood(x: np.ndarray, params: GaussianMixture1D) -> float:
     """Log-likelihood :math:`\\log p(x \\mid \\theta) = \\sum_i \\log p(x_i \\mid \\theta)` in nats.
 
@@ -233,10 +236,7 @@ def gmm_sample(n: int, params: GaussianMixture1D, rng: np.random.Generator) -> n
 
 
 def _check_mixture(weights: Any, means: Any, stds: Any, where: str) -> tuple[np.ndarray, ...]:
-    w = check_finite("weights", as_array("weights", weights, ndim=1, where=where), where=where)
-    if w.size == 0 or np.any(w < 0) or abs(w.sum() - 1.0) > 1e-9:
-        raise ValidationError(f"{where}: `weights` must be non-negative and sum to 1; received entries "
-                              f"summing to {w.sum():.6g}.")
+    w = check_probability_vector("weights", weights, where=where)
     m = check_finite("means", check_shape("means", means, w.shape, where=where), where=where)
     s = np.asarray(check_positive("stds", check_shape("stds", stds, w.shape, where=where), where=where))
     return w, m, s
@@ -253,6 +253,7 @@ def _log_pdf_and_dlog(x: np.ndarray, w: np.ndarray, m: np.ndarray, s: np.ndarray
 
 
 
+@float64_guard
 def mixture_log_pdf(x: Any, weights: Any, means: Any, stds: Any) -> np.ndarray:
     r"""Log-density of a 1-D Gaussian mixture :math:`p(x) = \sum_k w_k \mathcal{N}(x; m_k, s_k^2)`.
 
@@ -321,6 +322,7 @@ def gmm_num_assignments(n: int, K: int) -> int:
 
 
 
+@float64_guard
 def gmm_log_evidence_exact(x: Any, K: int, prior_mean: float, prior_std: float, noise_std: float, *,
                            max_assignments: int = MAX_ASSIGNMENTS, chunk_size: int = 2**16) -> float:
     """Exact log evidence of the Bayesian 1-D Gaussian mixture by enumerating all :math:`K^n` assignments.
@@ -396,6 +398,7 @@ def gmm_log_evidence_exact(x: Any, K: int, prior_mean: float, prior_std: float, 
 
 
 
+@float64_guard
 def mixture_conditional_means(x: Any, labels: Any, K: int, prior_mean: float, prior_std: float,
                               noise_std: float) -> tuple[np.ndarray, np.ndarray]:
     """Complete conditional of the means of the Bayesian mixture: independent Normals.
@@ -450,6 +453,7 @@ def mixture_conditional_means(x: Any, labels: Any, K: int, prior_mean: float, pr
 
 
 
+@float64_guard
 def mixture_conditional_labels(x: Any, means: Any, noise_std: float) -> np.ndarray:
     """Complete conditional of each label of the Bayesian mixture (uniform weights): a categorical.
 

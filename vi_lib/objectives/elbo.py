@@ -24,6 +24,7 @@ from scipy.special import logsumexp
 from .._validation import (
     ValidationError,
     as_array,
+    call_user,
     check_callable,
     check_finite,
     check_int,
@@ -31,6 +32,7 @@ from .._validation import (
     check_rng,
     check_vector,
     describe,
+    float64_guard,
 )
 from ..families.divergences import kl_normal
 from ..families.gaussian import GaussianQ
@@ -110,6 +112,7 @@ def _check_model(model: object, where: str) -> NormalNormal:
 
 
 
+@float64_guard
 def elbo_terms_normal_normal(q_mean: Any, q_std: Any, model: NormalNormal, x: np.ndarray) -> ELBOTerms:
     """Closed-form ELBO terms for :math:`q(\\mu) = \\mathcal{N}(m, s^2)` in the Normal-Normal model.
 
@@ -238,7 +241,7 @@ def _draw(sample_q: Callable, n: int, rng: np.random.Generator, where: str) -> n
 
 
 def _evaluate(name: str, fn: Callable, z: np.ndarray, n: int, where: str) -> np.ndarray:
-    vals = np.asarray(fn(z), dtype=float)
+    vals = np.asarray(call_user(fn, z), dtype=float)
     if vals.shape != (n,):
         raise ValidationError(f"{where}: `{name}(z)` must return an array of shape ({n},); "
                               f"received {describe(vals)}.")
@@ -483,7 +486,7 @@ def elbo_decomposition_grid(log_joint: Callable[[np.ndarray], np.ndarray],
 
 
 def _elbo_decomposition_grid(log_joint: Callable[[np.ndarray], np.ndarray], log_q: Callable[[np.ndarray], np.ndarray],
-                             grid: np.ndarray, where: str) -> tuple[float, float, float]:
+                             grid: np.ndarray, where: str, q_desc: str = "q") -> tuple[float, float, float]:
     check_callable("log_joint", log_joint, where)
     check_callable("log_q", log_q, where)
     g, h = _check_grid(grid, where)
@@ -496,13 +499,14 @@ def _elbo_decomposition_grid(log_joint: Callable[[np.ndarray], np.ndarray], log_
     qz = np.exp(lq)
     mass = float(qz.sum() * h)
     if abs(mass - 1.0) > 1e-8:
-        raise ValidationError(f"{where}: `grid` must cover q; q integrates to {mass:.10f} on it.")
+        raise ValidationError(f"{where}: `grid` must cover {q_desc}; q integrates to {mass:.10f} on it.")
     elbo = float(np.sum(qz * (lj - lq)) * h)
     kl = float(np.sum(qz * (lq - lj + log_z)) * h)
     return elbo, kl, log_z
 
 
 
+@float64_guard
 def elbo_gaussian_grid(q_mean: float, q_std: float, log_joint: Callable[[np.ndarray], np.ndarray],
                        grid: np.ndarray) -> float:
     """+ELBO of :math:`q = \\mathcal{N}(m, s^2)` for a 1-D model by grid quadrature.
@@ -538,10 +542,12 @@ def elbo_gaussian_grid(q_mean: float, q_std: float, log_joint: Callable[[np.ndar
         if np.ndim(v) != 0:
             raise ValidationError(f"{where}: `{name}` must be a scalar; received {describe(v)}.")
     q = GaussianQ(float(m), float(s))
-    return _elbo_decomposition_grid(log_joint, q.log_prob, grid, where)[0]
+    q_desc = f"q = N(`q_mean`, `q_std`^2) with q_mean={q.mean!r}, q_std={q.std!r}"
+    return _elbo_decomposition_grid(log_joint, q.log_prob, grid, where, q_desc)[0]
 
 
 
+@float64_guard
 def squared_mean_log_joint(z: np.ndarray, x: np.ndarray, *, prior_std: float = 1.0,
                            noise_std: float = 0.5) -> np.ndarray:
     """Log-joint of a toy non-conjugate model whose posterior is bimodal.

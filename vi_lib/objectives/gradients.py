@@ -25,6 +25,7 @@ import numpy as np
 
 from .._validation import (
     ValidationError,
+    call_user,
     check_callable,
     check_int,
     check_rng,
@@ -53,7 +54,7 @@ LogJoint = Callable[[np.ndarray], np.ndarray]
 
 
 def _call_checked(name: str, fn: LogJoint, z: np.ndarray, shape: tuple[int, ...], where: str) -> np.ndarray:
-    out = np.asarray(fn(z), dtype=np.float64)
+    out = np.asarray(call_user(fn, z), dtype=np.float64)
     if out.shape != shape:
         raise ValidationError(
             f"{where}: `{name}` must return an array of shape {shape} for input of shape {z.shape}; "
@@ -62,7 +63,8 @@ def _call_checked(name: str, fn: LogJoint, z: np.ndarray, shape: tuple[int, ...]
     if not np.all(np.isfinite(out)):
         raise ValidationError(
             f"{where}: `{name}` must return finite values; received non-finite values "
-            f"(NaN or infinity) at {int(np.sum(~np.isfinite(out)))} entries."
+            f"(NaN or infinity) at {int(np.sum(~np.isfinite(out)))} entries, for inputs z of magnitude up to "
+            f"{float(np.max(np.abs(z))):.3g} (drawn from `mean` and `log_std`)."
         )
     return out
 
@@ -114,10 +116,41 @@ def _control_variate(
 
 
 def _draw(
-    mean: np.ndarray, log_std: np.ndarray, n: int, rng: np.random.Generator
+    mean: np.ndarray, log_std: np.ndarray, n: int, rng: np.random.Generator, where: str | None = None
 ) -> tuple[np.ndarray, np.ndarray]:
+    """Noise and draws ``z = mean + exp(log_std) * eps``; with ``where``, overflow is an error naming the cause."""
     eps = rng.standard_normal((n, mean.size))
-    return eps, mean + np.exp(log_std) * eps
+    with np.errstate(over="ignore", invalid="ignore"):
+        z = mean + np.exp(log_std) * eps
+    if where is not None and not np.all(np.isfinite(z)):
+        raise ValidationError(
+            f"{where}: `log_std` (largest {float(log_std.max())!r}, so sigma = exp(log_std) up to "
+            f"{_exp_str(float(log_std.max()))}) with `mean` (largest magnitude {float(np.abs(mean).max()):.4g}) "
+            f"makes the draws z = mean + sigma * eps overflow float64 at {int(np.sum(~np.isfinite(z)))} entries; "
+            "use a smaller `log_std` (or rescale the model)."
+        )
+    return eps, z
+
+
+def _exp_str(x: float) -> str:
+    """``exp(x)`` as text, also beyond the float64 range (where ``np.exp`` would give inf)."""
+    if x < 709.0:
+        return f"{np.exp(x):.3g}"
+    decimal = x / np.log(10.0)
+    return f"{10 ** (decimal % 1):.3g}e+{int(decimal)} (beyond float64)"
+
+
+def _checked_output(out: np.ndarray, mean: np.ndarray, log_std: np.ndarray, where: str) -> np.ndarray:
+    """Raise instead of returning per-sample gradients with infinities or NaNs from float64 overflow."""
+    if np.all(np.isfinite(out)):
+        return out
+    hi, lo = float(log_std.max()), float(log_std.min())
+    raise ValidationError(
+        f"{where}: `log_std` (from {lo!r} to {hi!r}, so sigma = exp(log_std) from {_exp_str(lo)} to {_exp_str(hi)}) "
+        f"makes the per-sample gradients overflow float64 ({int(np.sum(~np.isfinite(out)))} non-finite entries of "
+        f"{out.size}); the products with sigma or 1/sigma exceed about 1.8e308. Use a `log_std` nearer 0 (or "
+        "rescale the model)."
+    )
 
 
 
@@ -225,8 +258,10 @@ def score_function_gradient(
     where = "score_function_gradient"
     check_callable("log_joint", log_joint, where)
     mean, log_std, n_samples, rng = _check_common(mean, log_std, n_samples, rng, where)
-    eps, z = _draw(mean, log_std, n_samples, rng)
-    return _score_core(log_joint, mean, log_std, eps, z, where)[0]
+    eps, z = _draw(mean, log_std, n_samples, rng, where)
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        out = _score_core(log_joint, mean, log_std, eps, z, where)[0]
+    return _checked_output(out, mean, log_std, where)
 
 
 
@@ -289,9 +324,11 @@ def score_function_cv_gradient(
     mean, log_std, n_samples, rng = _check_common(
         mean, log_std, n_samples, rng, where, minimum=3 if method == "loo" else 2
     )
-    eps, z = _draw(mean, log_std, n_samples, rng)
-    extra = _draw(mean, log_std, n_samples, rng) if method == "split" else None
-    return _score_core(log_joint, mean, log_std, eps, z, where, cv=method, extra=extra)[0]
+    eps, z = _draw(mean, log_std, n_samples, rng, where)
+    extra = _draw(mean, log_std, n_samples, rng, where) if method == "split" else None
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        out = _score_core(log_joint, mean, log_std, eps, z, where, cv=method, extra=extra)[0]
+    return _checked_output(out, mean, log_std, where)
 
 
 
@@ -357,9 +394,11 @@ def rao_blackwell_gradient(
         )
     minimum = 1 if control_variate is None else (3 if control_variate == "loo" else 2)
     mean, log_std, n_samples, rng = _check_common(mean, log_std, n_samples, rng, where, minimum=minimum)
-    eps, z = _draw(mean, log_std, n_samples, rng)
-    extra = _draw(mean, log_std, n_samples, rng) if control_variate == "split" else None
-    return _rao_blackwell_core(local_log_joint, mean, log_std, eps, z, where, cv=control_variate, extra=extra)
+    eps, z = _draw(mean, log_std, n_samples, rng, where)
+    extra = _draw(mean, log_std, n_samples, rng, where) if control_variate == "split" else None
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        out = _rao_blackwell_core(local_log_joint, mean, log_std, eps, z, where, cv=control_variate, extra=extra)
+    return _checked_output(out, mean, log_std, where)
 
 
 
@@ -408,8 +447,10 @@ def pathwise_gradient(
     where = "pathwise_gradient"
     check_callable("grad_log_joint", grad_log_joint, where)
     mean, log_std, n_samples, rng = _check_common(mean, log_std, n_samples, rng, where)
-    eps, z = _draw(mean, log_std, n_samples, rng)
-    return _pathwise_core(grad_log_joint, mean, log_std, eps, z, where)
+    eps, z = _draw(mean, log_std, n_samples, rng, where)
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        out = _pathwise_core(grad_log_joint, mean, log_std, eps, z, where)
+    return _checked_output(out, mean, log_std, where)
 
 
 
@@ -458,5 +499,7 @@ def stl_gradient(
     where = "stl_gradient"
     check_callable("grad_log_joint", grad_log_joint, where)
     mean, log_std, n_samples, rng = _check_common(mean, log_std, n_samples, rng, where)
-    eps, z = _draw(mean, log_std, n_samples, rng)
-    return _pathwise_core(grad_log_joint, mean, log_std, eps, z, where, stl=True)
+    eps, z = _draw(mean, log_std, n_samples, rng, where)
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        out = _pathwise_core(grad_log_joint, mean, log_std, eps, z, where, stl=True)
+    return _checked_output(out, mean, log_std, where)

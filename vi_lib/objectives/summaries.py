@@ -22,6 +22,7 @@ from .._validation import (
     check_int,
     check_rng,
     describe,
+    float64_guard,
 )
 
 __all__ = [
@@ -52,6 +53,7 @@ class GradientSummary:
 
 
 
+@float64_guard
 def summarize_gradients(per_sample: Any) -> GradientSummary:
     """Mean and standard error of independent per-sample gradients (first axis = samples).
 

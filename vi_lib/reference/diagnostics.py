@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 from arviz_stats.base import array_stats
 
-from .._validation import ValidationError, as_array, check_finite, describe
+from .._validation import ValidationError, as_array, check_finite, describe, float64_guard
 from .evidence import summarize_log_weights
 
 __all__ = ["split_rhat", "effective_sample_size", "ImportanceDiagnostics", "importance_diagnostics"]
@@ -45,6 +45,7 @@ def _check_chains(chains: Any, where: str) -> np.ndarray:
     return arr
 
 
+@float64_guard
 def split_rhat(chains: Any) -> np.ndarray:
     """Split-:math:`\\hat R` convergence diagnostic, per coordinate (computed by arviz-stats).
 
@@ -74,6 +75,7 @@ def split_rhat(chains: Any) -> np.ndarray:
     return np.asarray(array_stats.rhat(arr, chain_axis=0, draw_axis=1, method="split"), dtype=np.float64)
 
 
+@float64_guard
 def effective_sample_size(chains: Any) -> np.ndarray:
     """Effective sample size per coordinate from multi-chain autocorrelations (computed by arviz-stats).
 
@@ -125,6 +127,7 @@ class ImportanceDiagnostics:
     n_draws: int
 
 
+@float64_guard
 def importance_diagnostics(log_weights: Any) -> ImportanceDiagnostics:
     """Pareto :math:`\\hat k` and Kish ESS of importance weights :math:`w_s = p(x, z_s) / q(z_s)`.
 

@@ -26,12 +26,14 @@ from scipy.special import logsumexp
 from .._validation import (
     ValidationError,
     as_array,
+    call_user,
     check_callable,
     check_finite,
     check_int,
     check_positive,
     check_scalar,
     describe,
+    float64_guard,
 )
 from ..models.mixture import _check_inputs
 
@@ -101,6 +103,7 @@ def _check_bounds(lower: Any, upper: Any, where: str) -> tuple[float, float]:
 
 
 
+@float64_guard
 def log_evidence_quadrature(log_joint: Callable[[np.ndarray], np.ndarray], lower: float, upper: float, *,
                             grid_points: int = 4097, epsrel: float = 1e-12) -> QuadratureResult:
     """Log evidence of a model with one scalar latent, by adaptive quadrature in log space.
@@ -149,10 +152,10 @@ def log_evidence_quadrature(log_joint: Callable[[np.ndarray], np.ndarray], lower
     epsrel = check_positive("epsrel", epsrel, where=where)
 
     def ell(z: float) -> float:
-        return float(np.asarray(log_joint(np.asarray([z], dtype=float)), dtype=float).reshape(-1)[0])
+        return float(np.asarray(call_user(log_joint, np.asarray([z], dtype=float)), dtype=float).reshape(-1)[0])
 
     grid = np.linspace(lo, hi, grid_points)
-    vals = np.asarray(log_joint(grid), dtype=float)
+    vals = np.asarray(call_user(log_joint, grid), dtype=float)
     if vals.shape != grid.shape:
         raise ValidationError(f"{where}: `log_joint` must map shape {grid.shape} to {grid.shape}; "
                               f"returned {describe(vals)}.")
@@ -192,6 +195,7 @@ def log_evidence_quadrature(log_joint: Callable[[np.ndarray], np.ndarray], lower
 
 
 
+@float64_guard
 def grid_quadrature_cost(points_per_dim: int, dims: Any) -> np.ndarray:
     """Number of log-joint evaluations of a tensor grid: :math:`G^d` for each ``d`` in ``dims``.
 
@@ -221,6 +225,7 @@ def grid_quadrature_cost(points_per_dim: int, dims: Any) -> np.ndarray:
 
 
 
+@float64_guard
 def grid_log_evidence(log_joint: Callable[[np.ndarray], np.ndarray], lower: float, upper: float,
                       points_per_dim: int, dim: int, *, max_points: int = 10**8,
                       chunk_size: int = 2**20) -> float:
@@ -274,7 +279,7 @@ def grid_log_evidence(log_joint: Callable[[np.ndarray], np.ndarray], lower: floa
     for start in range(0, total_points, chunk_size):
         idx = np.arange(start, min(start + chunk_size, total_points))
         pts = np.stack([axis[i] for i in np.unravel_index(idx, (g,) * d)], axis=1)
-        vals = np.asarray(log_joint(pts), dtype=float)
+        vals = np.asarray(call_user(log_joint, pts), dtype=float)
         if vals.shape != (idx.size,):
             raise ValidationError(f"{where}: `log_joint` must map shape {pts.shape} to ({idx.size},); "
                                   f"returned {describe(vals)}.")
@@ -330,6 +335,7 @@ def summarize_log_weights(log_weights: Any) -> NaiveMCResult:
 
 
 
+@float64_guard
 def naive_mc_log_evidence(log_likelihood: Callable[[np.ndarray], np.ndarray], prior_samples: Any) -> NaiveMCResult:
     """Naive Monte Carlo evidence: average the likelihood over draws from the prior.
 
@@ -366,7 +372,7 @@ def naive_mc_log_evidence(log_likelihood: Callable[[np.ndarray], np.ndarray], pr
     if z.ndim not in (1, 2) or z.shape[0] < 2:
         raise ValidationError(f"{where}: `prior_samples` must have shape (N,) or (N, d) with N >= 2; "
                               f"received {describe(z)}.")
-    lw = np.asarray(log_likelihood(z), dtype=float)
+    lw = np.asarray(call_user(log_likelihood, z), dtype=float)
     if lw.shape != (z.shape[0],):
         raise ValidationError(f"{where}: `log_likelihood` must return shape ({z.shape[0]},); returned {describe(lw)}.")
     if np.any(np.isnan(lw) | (lw == np.inf)):
@@ -375,6 +381,7 @@ def naive_mc_log_evidence(log_likelihood: Callable[[np.ndarray], np.ndarray], pr
 
 
 
+@float64_guard
 def naive_mc_relative_variance(log_mean: Any, log_second_moment: Any) -> Any:
     """Relative variance of one naive Monte Carlo weight.
 
@@ -418,6 +425,7 @@ def _relative_variance(log_mean: Any, log_second_moment: Any, where: str) -> Any
 
 
 
+@float64_guard
 def mc_samples_needed(rel_tol: float, log_mean: Any, log_second_moment: Any) -> Any:
     """Prior samples needed for a relative standard error ``rel_tol`` of the naive estimator.
 
@@ -483,6 +491,7 @@ def _log_integrand_k2(mu1: np.ndarray, mu2: np.ndarray, x: np.ndarray, m0: float
 
 
 
+@float64_guard
 def gmm_log_evidence_grid_k2(x: Any, prior_mean: float, prior_std: float, noise_std: float, *,
                              points: int = 801, half_width: float = 10.0) -> GridEvidence:
     """Log evidence of the :math:`K = 2` mixture by 2-D quadrature over the means (no enumeration).

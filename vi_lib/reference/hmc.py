@@ -20,6 +20,7 @@ from .._validation import (
     check_positive,
     check_rng,
     check_shape,
+    float64_guard,
 )
 from ..models.logistic import BayesianLogisticRegression, _check_model
 from .diagnostics import effective_sample_size, split_rhat
@@ -32,6 +33,7 @@ __all__ = [
 ]
 
 
+@float64_guard
 def hmc_sample(
     model: BayesianLogisticRegression,
     init: Any,
@@ -166,6 +168,7 @@ class ReferencePosterior:
 
 
 
+@float64_guard
 def reference_posterior(
     model: BayesianLogisticRegression,
     rng: np.random.Generator,

@@ -12,7 +12,16 @@ from .data import (
     load_digits_split,
 )
 from .evaluate import active_units, iwae_bound, kl_per_dimension
-from .mnist import MNIST_FILES, MNIST_MIRROR, MNISTError, download_mnist, load_mnist, mnist_cache_dir, parse_idx
+from .mnist import (
+    MNIST_FILES,
+    MNIST_MIRROR,
+    MNISTError,
+    download_mnist,
+    find_mnist,
+    load_mnist,
+    mnist_cache_dir,
+    parse_idx,
+)
 from .model import VAE, binomial_log_prob, elbo, elbo_terms, gaussian_kl_standard
 from .train import TrainHistory, evaluate_elbo, kl_weight, resolve_device, train_vae
 
@@ -21,7 +30,8 @@ __all__ = [
     "DigitsSplit", "bce_level_mass", "independent_binomial_baseline", "independent_categorical_log_prob",
     "load_digits_split",
     "active_units", "iwae_bound", "kl_per_dimension",
-    "MNIST_FILES", "MNIST_MIRROR", "MNISTError", "download_mnist", "load_mnist", "mnist_cache_dir", "parse_idx",
+    "MNIST_FILES", "MNIST_MIRROR", "MNISTError", "download_mnist", "find_mnist", "load_mnist", "mnist_cache_dir",
+    "parse_idx",
     "VAE", "binomial_log_prob", "elbo", "elbo_terms", "gaussian_kl_standard",
     "TrainHistory", "evaluate_elbo", "kl_weight", "resolve_device", "train_vae",
 ]

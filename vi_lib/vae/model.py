@@ -11,7 +11,7 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
-from .._validation import ValidationError, check_int, check_positive, describe
+from .._validation import ValidationError, check_int, check_positive, describe, float64_guard
 
 __all__ = ["VAE", "gaussian_kl_standard", "binomial_log_prob", "elbo_terms", "elbo"]
 
@@ -60,6 +60,7 @@ def _check_generator(generator: object, where: str) -> None:
                               f"{describe(generator)}.")
 
 
+@float64_guard
 def gaussian_kl_standard(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
     r"""KL from a diagonal Gaussian to the standard normal prior, per latent dimension.
 
@@ -104,6 +105,7 @@ def _gaussian_kl_standard(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tenso
     return 0.5 * (mu.pow(2) + logvar.exp() - 1.0 - logvar)
 
 
+@float64_guard
 def binomial_log_prob(x: torch.Tensor, logits: torch.Tensor, total_count: int) -> torch.Tensor:
     r"""Log-probability of counts under independent Binomial(n, sigmoid(logits)) pixels, summed.
 
@@ -295,6 +297,7 @@ def _elbo_terms(model: VAE, x: torch.Tensor, eps: torch.Tensor | None = None,
     return rec, _gaussian_kl_standard(mu, logvar)
 
 
+@float64_guard
 def elbo(model: VAE, x: torch.Tensor, *, beta: float = 1.0, generator: torch.Generator | None = None) -> torch.Tensor:
     r"""Single-sample ELBO per datapoint, :math:`\log p(x \mid z) - \beta\,\mathrm{KL}(q(z \mid x) \,\|\, p(z))`.
 

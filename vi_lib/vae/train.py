@@ -11,7 +11,7 @@ from pathlib import Path
 
 import torch
 
-from .._validation import ValidationError, check_int, check_positive
+from .._validation import ValidationError, check_int, check_positive, float64_guard
 from .checkpoint import load_checkpoint, save_checkpoint
 from .model import VAE, _check_counts, _check_data, _elbo_terms
 
@@ -147,6 +147,7 @@ def _cuda_graph_step(model: VAE, opt: torch.optim.Optimizer, batch_size: int, da
     return static_x, static_beta, static_elbo, graph
 
 
+@float64_guard
 def train_vae(model: VAE, x_train: torch.Tensor, x_val: torch.Tensor | None = None, *, epochs: int,
               batch_size: int = 128, lr: float = 1e-3, seed: int = 0, warmup_epochs: int = 0,
               checkpoint_dir: str | os.PathLike | None = None, resume: bool = False, progress: bool = False,
