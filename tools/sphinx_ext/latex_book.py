@@ -15,7 +15,7 @@
    label, carrying its number.
 4. The book's structure, as on the site: the landing page's sections are unnumbered front matter
    (not chapters 1-4, which shifted every chapter, section and equation number), each numbered
-   part of ``_toc.yml`` opens with a ``\part`` carrying its caption, and the unnumbered parts
+   part of ``_toc.yml`` opens with a ``\\part`` carrying its caption, and the unnumbered parts
    (the appendices) follow ``\appendix``, so chapters and equations are numbered as on the site.
 
 Loaded from ``_config.yml`` (``sphinx: local_extensions``), after sphinx_proof and sphinx_exercise.
@@ -132,7 +132,6 @@ def setup(app: Any) -> dict[str, Any]:
     app.setup_extension("sphinx_exercise")
     import sphinx_exercise.nodes as exercise_nodes
     import sphinx_proof.nodes as proof_nodes
-
     from sphinx_proof import NODE_TYPES
 
     proof_nodes.find_parent = enclosing_docname
