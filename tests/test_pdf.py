@@ -29,7 +29,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tools"))
 
-from book_sources import chapter_docnames, doc_title, glossary_terms, toc_docnames  # noqa: E402
+from book_sources import MATH, chapter_docnames, doc_title, glossary_terms, toc_docnames  # noqa: E402
 
 PDF_NAME = "the-vi-book.pdf"
 
@@ -85,21 +85,22 @@ def normalise(text: str) -> str:
     return re.sub(r"[\s\-]+", "", text)
 
 
-def _outline_titles(reader) -> list[tuple[str, int]]:
+def _outline(reader) -> list[tuple[str, int, int]]:
+    """(title, depth, page index) of every PDF bookmark, in order."""
     found = []
 
-    def walk(items):
+    def walk(items, depth):
         for item in items:
             if isinstance(item, list):
-                walk(item)
+                walk(item, depth + 1)
             else:
-                found.append((item.title, reader.get_destination_page_number(item)))
-    walk(reader.outline)
+                found.append((item.title, depth, reader.get_destination_page_number(item)))
+    walk(reader.outline, 0)
     return found
 
 
 def test_every_toc_title_is_in_the_outline_and_text(built: Built):
-    outline = {normalise(title) for title, _ in _outline_titles(built.reader)}
+    outline = {normalise(title) for title, _, _ in _outline(built.reader)}
     text = normalise("".join(built.pages))
     missing = []
     for docname in toc_docnames():
@@ -115,12 +116,12 @@ def test_every_toc_title_is_in_the_outline_and_text(built: Built):
 
 def _glossary_pages(built: Built) -> str:
     """The text of the glossary appendix: from its outline entry to the next top-level entry."""
-    entries = _outline_titles(built.reader)
+    entries = _outline(built.reader)
     title = normalise(doc_title("chapters/appendix/glossary"))
-    index = next(i for i, (t, _) in enumerate(entries) if normalise(t) == title)
-    start = entries[index][1]
-    later = [page for _, page in entries[index + 1:] if page > start]
-    end = min(later) if later else len(built.pages) - 1
+    index = next(i for i, (t, _, _) in enumerate(entries) if normalise(t) == title)
+    _, depth, start = entries[index]
+    after = [page for _, d, page in entries[index + 1:] if d <= depth]
+    end = after[0] if after else len(built.pages) - 1
     return "".join(built.pages[start:end + 1])
 
 
@@ -128,8 +129,8 @@ def test_every_glossary_term_english_and_chinese_is_in_the_glossary(built: Built
     terms = glossary_terms()
     assert len(terms) > 20, "found too few glossary terms: check the table format of glossary.md"
     text = normalise(_glossary_pages(built))
-    missing = [f"{en} / {zh}" for en, zh in terms
-               for part in (en, zh) if normalise(part) not in text]
+    missing = [f"{en} / {zh}" for en, zh in terms for term in (en, zh)
+               for part in term.split(MATH) if normalise(part) not in text]
     assert not missing, "glossary terms missing from the PDF's glossary:\n" + "\n".join(missing)
     assert re.search(r"[\u4e00-\u9fff]", text), "no Chinese characters in the PDF's glossary"
 

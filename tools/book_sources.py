@@ -33,9 +33,13 @@ def _markdown_of(root: Path, docname: str) -> str:
     return md.read_text(encoding="utf-8")
 
 
-def plain_text(markdown: str) -> str:
-    """Markdown inline text as a reader sees it: no code ticks, emphasis marks or inline math."""
-    text = re.sub(r"\$[^$]*\$", " ", markdown)
+MATH = "\u2026"  # stands for inline math in glossary terms ("split-$\\hat R$" -> "split-…")
+
+
+def plain_text(markdown: str, math: str = " ") -> str:
+    """Markdown inline text as a reader sees it: no code ticks, emphasis marks or inline math
+    (each replaced by ``math``)."""
+    text = re.sub(r"\$[^$]*\$", math, markdown)
     text = re.sub(r"\{[\w:-]+\}`([^`]*)`", r"\1", text)  # {doc}`x` -> x
     return re.sub(r"[`*]", "", text).strip()
 
@@ -49,11 +53,12 @@ def doc_title(docname: str, root: Path = ROOT) -> str:
 
 
 def glossary_terms(root: Path = ROOT) -> list[tuple[str, str]]:
-    """(English, Chinese) for every row of every table in the glossary (inline math removed)."""
+    """(English, Chinese) for every row of every table in the glossary; inline math is replaced by
+    ``MATH`` (the text around it is what a PDF's text layer shows reliably)."""
     terms = []
     for line in (root / GLOSSARY).read_text(encoding="utf-8").splitlines():
         cells = [c.strip() for c in line.strip().strip("|").split("|")] if line.lstrip().startswith("|") else []
         if len(cells) < 2 or set(cells[0]) <= set("-: ") or cells[0] == "English":
             continue
-        terms.append((plain_text(cells[0]), plain_text(cells[1])))
+        terms.append((plain_text(cells[0], MATH), plain_text(cells[1], MATH)))
     return terms
