@@ -16,7 +16,8 @@
 4. The book's structure, as on the site: the landing page's sections are unnumbered front matter
    (not chapters 1-4, which shifted every chapter, section and equation number), each numbered
    part of ``_toc.yml`` opens with a ``\\part`` carrying its caption, and the unnumbered parts
-   (the appendices) follow ``\appendix``, so chapters and equations are numbered as on the site.
+   (the appendices) follow ``\appendix``, so chapters and equations are numbered as on the site;
+   the table of contents keeps its own title (Sphinx would give it the first part's caption).
 
 Loaded from ``_config.yml`` (``sphinx: local_extensions``), after sphinx_proof and sphinx_exercise.
 """
@@ -98,6 +99,13 @@ def _structure(app: Any, doctree: nodes.document, docname: str) -> None:
         parent.insert(parent.index(start), _raw(latex))
 
 
+def _keep_contents_title(app: Any) -> None:
+    # Sphinx titles the table of contents with the root's first toctree caption, which here is the
+    # first part ("Foundations"); the parts get their own pages, the contents keep "Contents".
+    if app.builder.format == "latex":
+        app.builder.get_contentsname = lambda indexfile: ""
+
+
 def _proof_visit(original):
     def visit(self: Any, node: nodes.Element) -> None:
         if not isinstance(self, LaTeXTranslator):
@@ -150,4 +158,5 @@ def setup(app: Any) -> dict[str, Any]:
                              exercise_nodes.depart_exercise_enumerable_node))
     app.connect("config-inited", _add_macros)
     app.connect("doctree-resolved", _structure)
+    app.connect("builder-inited", _keep_contents_title)
     return {"parallel_read_safe": True, "parallel_write_safe": True}
