@@ -362,3 +362,34 @@ def test_chapter_buttons_serve_the_reader_notebook(built_html: Path):
             if not launch or not all(f"reader/{name}.ipynb" in h for h in launch):
                 problems.append(f"{docname}: {host} button does not open reader/{name}.ipynb: {launch}")
     assert not problems, "\n".join(problems)
+
+
+# --- Publishing: the landing page's downloads, the execution report (tools/sphinx_ext/publishing.py)
+
+def test_landing_page_links_the_reader_notebooks_zip(built_html: Path):
+    import zipfile
+
+    links = _parse(built_html / "index.html").links
+    assert "downloads/reader-notebooks.zip" in links, "the landing page should link the reader notebooks' zip"
+    with zipfile.ZipFile(built_html / "downloads" / "reader-notebooks.zip") as zf:
+        names = sorted(Path(n).name for n in zf.namelist())
+    assert names == sorted(p.name for p in (ROOT / "reader").glob("*.ipynb"))
+    # The PDF is linked only when it was built first (`make site`); then the link must resolve.
+    if "downloads/the-vi-book.pdf" in links:
+        assert (built_html / "downloads" / "the-vi-book.pdf").is_file()
+
+
+def test_execution_report_page_lists_every_chapter_with_its_time(built_html: Path):
+    import json
+
+    sys.path.insert(0, str(ROOT / "tools"))
+    from book_sources import chapter_docnames, doc_title
+
+    report = json.loads((ROOT / "chapters" / "appendix" / "execution_times.json").read_text(encoding="utf-8"))
+    text = re.sub(r"\s+", " ", _article_text(built_html / "chapters" / "appendix" / "execution.html"))
+    text = text.replace("\u2019", "'")  # smart quotes: Bayes’ rule
+    for docname in chapter_docnames():
+        entry = report["chapters"][docname]
+        row = f"{doc_title(docname)} {entry['seconds']:.0f} s {entry['date']}"
+        assert row in text, f"execution report: no row {row!r}"
+    assert f"ran on {report['last_full_run']['date']}" in text

@@ -100,3 +100,48 @@ def test_binder_is_lean_cpu_torch_and_no_build_or_test_tools():
     assert not named & tooling, f"binder/requirements.txt names book/test tooling: {sorted(named & tooling)}"
     assert "." in lines, "binder/requirements.txt must install vi_lib itself (a `.` line)"
     assert (ROOT / "environment.yml").exists(), "the top-level environment.yml stays (the user's layout)"
+
+
+# --- requirements/lock.txt: the exact versions `make` installs (`make lock` regenerates it) -------
+
+LOCK = ROOT / "requirements" / "lock.txt"
+
+
+def _lock_pins() -> dict[str, str]:
+    pins = {}
+    for line in LOCK.read_text(encoding="utf-8").splitlines():
+        line = line.split("#", 1)[0].strip()
+        if line and not line.startswith("-"):
+            name, _, version = line.partition("==")
+            assert version, f"requirements/lock.txt: {line!r} is not an exact pin"
+            pins[re.sub(r"[-_.]+", "-", name.split("[")[0]).lower()] = version.split(";")[0].strip()
+    return pins
+
+
+def test_lock_pins_every_pyproject_requirement_within_its_specifier():
+    """Every dependency of pyproject.toml (hence of environment.yml) is pinned in the lock at a
+    version its specifier admits; torch, installed first by TORCH_SPEC, must admit TORCH_VERSION."""
+    from packaging.requirements import Requirement
+
+    pins = _lock_pins()
+    makefile = (ROOT / "Makefile").read_text(encoding="utf-8")
+    torch_version = re.search(r"^TORCH_VERSION \?= (\S+)", makefile, re.M).group(1)
+    problems = []
+    for req in map(Requirement, _pyproject_requirements()):
+        name = re.sub(r"[-_.]+", "-", req.name).lower()
+        version = torch_version if name == "torch" else pins.get(name)
+        if version is None:
+            problems.append(f"{name}: not in requirements/lock.txt")
+        elif not req.specifier.contains(version, prereleases=True):
+            problems.append(f"{name}: locked {version} is outside {req.specifier}")
+    assert not problems, "run `make lock` and commit requirements/lock.txt:\n" + "\n".join(problems)
+
+
+def test_lock_is_made_by_make_lock_and_has_no_cuda_wheels():
+    text = LOCK.read_text(encoding="utf-8")
+    assert "#    make lock" in text.splitlines()[1], "the lock's header should name its refresh command, `make lock`"
+    pins = _lock_pins()
+    assert "torch" not in pins, "torch is installed by TORCH_SPEC, not from the lock"
+    cuda = sorted(n for n in pins if n.startswith("nvidia-") or n == "triton")
+    assert not cuda, f"the lock pins CUDA wheels {cuda}: `make lock` must resolve torch's CPU build"
+    assert {"filelock", "sympy", "networkx"} <= set(pins), "torch's own dependencies should be pinned"

@@ -42,6 +42,9 @@ from pathlib import Path
 import latexcodec  # noqa: F401  (registers the "ulatex" codec used for author names)
 import yaml
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from book_sources import chapter_docnames  # noqa: E402
+
 ROOT = Path(__file__).resolve().parents[1]
 READER_DIR = ROOT / "reader"
 ADMONITIONS = ("note", "tip", "hint", "important", "warning", "caution", "attention", "danger",
@@ -98,15 +101,6 @@ def expand_macros(tex: str, table: dict[str, str]) -> str:
         return tex
     pattern = re.compile(r"\\(" + "|".join(sorted(map(re.escape, table), key=len, reverse=True)) + r")(?![A-Za-z])")
     return pattern.sub(lambda m: table[m.group(1)], tex)
-
-
-def toc_docnames(root: Path = ROOT) -> list[str]:
-    return re.findall(r"file:\s*(\S+)", (root / "_toc.yml").read_text(encoding="utf-8"))
-
-
-def chapter_docnames(root: Path = ROOT) -> list[str]:
-    """Chapter notebooks in book order (appendix pages are Markdown and not exported)."""
-    return [d for d in toc_docnames(root) if (root / f"{d}.ipynb").exists()]
 
 
 def _read_nb(path: Path) -> dict:
