@@ -1539,17 +1539,26 @@ def _callable(key: str) -> Callable[..., Any]:
     return getattr(SPECS[key].namespace, _public_name(key))
 
 
-def _with_nan(value: Any) -> Any:
-    """``value`` with its first entry replaced by NaN (a NaN scalar for scalars)."""
+def _with_entry(value: Any, entry: float) -> Any:
+    """``value`` with its first entry replaced by ``entry`` (a scalar for scalars); a finite ``entry`` is
+    clipped to the dtype's largest magnitude for tensors (float32 cannot hold 1e300)."""
     if isinstance(value, torch.Tensor):
         out = value.clone().to(torch.float64 if not value.is_floating_point() else value.dtype)
-        out.view(-1)[0] = NAN
+        if np.isfinite(entry):
+            top = torch.finfo(out.dtype).max
+            entry = max(-top, min(top, entry))
+        out.view(-1)[0] = entry
         return out
     arr = np.array(value, dtype=float)
     if arr.ndim == 0:
-        return NAN
-    arr.flat[0] = NAN
+        return entry
+    arr.flat[0] = entry
     return arr
+
+
+def _with_nan(value: Any) -> Any:
+    """``value`` with its first entry replaced by NaN (a NaN scalar for scalars)."""
+    return _with_entry(value, NAN)
 
 
 def _cases() -> list[Any]:
@@ -1655,20 +1664,6 @@ _LOG_SCALE = {"log_std", "init_log_std", "logvar", "logits", "log_weights", "log
               "log_second_moment", "log_evidence"}
 
 
-def _with_extreme(value: Any, extreme: float) -> Any:
-    """``value`` with its first entry replaced by ``extreme`` (clipped to the largest float32 for float32 tensors)."""
-    if isinstance(value, torch.Tensor):
-        out = value.clone().to(torch.float64 if not value.is_floating_point() else value.dtype)
-        top = torch.finfo(out.dtype).max
-        out.view(-1)[0] = max(-top, min(top, extreme))
-        return out
-    arr = np.array(value, dtype=float)
-    if arr.ndim == 0:
-        return extreme
-    arr.flat[0] = extreme
-    return arr
-
-
 def _extreme_cases() -> list[Any]:
     cases = []
     for name, spec in SPECS.items():
@@ -1679,7 +1674,7 @@ def _extreme_cases() -> list[Any]:
                 base = np.zeros_like(valid["init_mean"])
             extremes = (1e300, -1e300) + ((800.0, -800.0) if arg in _LOG_SCALE else ())
             for extreme in extremes:
-                bad = _with_extreme(base, extreme) if base is not None else extreme
+                bad = _with_entry(base, extreme) if base is not None else extreme
                 cases.append(pytest.param(name, arg, bad, id=f"{name}-{arg}-{extreme:+g}"))
     return cases
 

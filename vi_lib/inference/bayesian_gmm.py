@@ -31,6 +31,7 @@ from scipy.special import digamma, gammaln
 
 from .._validation import (
     ValidationError,
+    check_bool,
     check_finite,
     check_int,
     check_positive,
@@ -666,9 +667,7 @@ def fit_bgmm_cavi(x: np.ndarray, n_components: int, prior: BayesianGMMPrior, *, 
     prior = _check_prior(prior, where, dim=x.shape[1])
     max_iter = check_int("max_iter", max_iter, minimum=1, where=where)
     rtol = check_positive("rtol", rtol, allow_zero=True, where=where)
-    if not isinstance(record_every_update, (bool, np.bool_)):
-        raise ValidationError(f"{where}: `record_every_update` must be a bool; "
-                              f"received {describe(record_every_update)}.")
+    record_every_update = check_bool("record_every_update", record_every_update, where=where)
     if init_resp is None:
         if rng is None:
             raise ValidationError(f"{where}: `rng` must be a numpy.random.Generator when `init_resp` is None "

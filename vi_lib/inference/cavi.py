@@ -38,6 +38,7 @@ from scipy.special import digamma, gammaln, logsumexp, xlogy
 from .._validation import (
     ValidationError,
     as_array,
+    check_bool,
     check_finite,
     check_int,
     check_positive,
@@ -854,8 +855,7 @@ def fit_mixture_vem(x: Any, K: int, prior_mean: float, prior_std: float, noise_s
     Explained in Chapter: Mean-field variational inference and coordinate ascent
     (chapters/mean_field_cavi.ipynb).
     """
-    if not isinstance(point_means, (bool, np.bool_)):
-        raise ValidationError(f"fit_mixture_vem: `point_means` must be True or False; received {point_means!r}.")
+    point_means = check_bool("point_means", point_means, where="fit_mixture_vem")
     return _mixture_fit(x, K, prior_mean, prior_std, noise_std, init, rng, max_iter, rtol, "fit_mixture_vem",
                         weights=True, point=bool(point_means))
 

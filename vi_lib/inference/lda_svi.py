@@ -39,6 +39,7 @@ from scipy.special import digamma, gammaln, logsumexp
 from .._validation import (
     ValidationError,
     as_array,
+    check_bool,
     check_int,
     check_rng,
     check_scalar,
@@ -567,8 +568,7 @@ def fit_lda_svi(counts: Any, n_topics: int, *, alpha: float, eta: float, rng: np
     epochs = check_int("n_epochs", n_epochs, minimum=1, where=where)
     every = check_int("eval_every", eval_every, minimum=1, where=where)
     it, tl = _check_local_controls(max_iter, tol, where)
-    if not isinstance(shuffle, (bool, np.bool_)):
-        raise ValidationError(f"{where}: `shuffle` must be a bool; received {describe(shuffle)}.")
+    shuffle = check_bool("shuffle", shuffle, where=where)
     if init_lambda is None:
         lam = rng.gamma(100.0, 0.01, (k, vocab))
     else:
