@@ -122,3 +122,19 @@ def test_every_exercise_has_exactly_one_solution(path: Path):
         f"{path.name}: exercises without a solution {missing}; exercises with more than one solution "
         f"{repeated}; solutions to no exercise in this chapter {orphans}"
     )
+
+
+# The rendered code column is 684 px wide at the book's 1280 px viewport, about 77 monospace characters
+# (tests/test_book.py measures it in Chromium); this catches an overlong line without building the book.
+MAX_CODE_LINE = 76
+
+
+@pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: p.name)
+def test_code_lines_fit_the_column(path: Path):
+    long_lines = [
+        f"{len(line)} chars: {line}"
+        for cell in _code_cells(path)
+        for line in _source(cell).splitlines()
+        if len(line) > MAX_CODE_LINE
+    ]
+    assert not long_lines, f"{path.name}: code lines longer than {MAX_CODE_LINE} characters:\n" + "\n".join(long_lines)
