@@ -128,8 +128,8 @@ class SoftplusTransform(_Transform):
 
     .. math::
 
-        \\log T'(x) = \\log \\operatorname{sigmoid}(x) = -\\log(1 + e^{-x}),
-        \\qquad T^{-1}(y) = y + \\log(1 - e^{-y}).
+        \\log T'(x) &= \\log \\operatorname{sigmoid}(x) = -\\log(1 + e^{-x}), \\\\
+        T^{-1}(y) &= y + \\log(1 - e^{-y}).
 
     References
     ----------
@@ -159,7 +159,8 @@ class IntervalTransform(_Transform):
 
     .. math::
 
-        \\log T'(x) = \\log(b - a) + \\log \\operatorname{sigmoid}(x) + \\log \\operatorname{sigmoid}(-x),
+        \\log T'(x) &= \\log(b - a) + \\log \\operatorname{sigmoid}(x) \\\\
+        &\\quad + \\log \\operatorname{sigmoid}(-x),
 
     and :math:`T^{-1}(y) = \\operatorname{logit}\\bigl((y - a) / (b - a)\\bigr)`.
 
