@@ -39,7 +39,7 @@ def _layers(dim: int) -> list[torch.nn.Module]:
 def test_layer_log_det_matches_autograd_jacobian(index, dim):
     layer = _layers(dim)[index]
     x = 1.5 * torch.randn(6, dim, generator=torch.Generator().manual_seed(dim), dtype=torch.float64)
-    log_det = layer.log_abs_det_jacobian(x, layer(x))
+    log_det = layer.log_abs_det_jacobian(x, layer(x)).detach()
     for i in range(x.shape[0]):
         J = jacobian(lambda v: layer(v[None])[0], x[i])  # noqa: B023 - evaluated immediately
         sign, logabs = torch.linalg.slogdet(J)
@@ -59,9 +59,9 @@ def test_planar_constraint_keeps_the_layer_invertible_even_for_adversarial_u():
     with torch.no_grad():
         layer.w.copy_(torch.tensor([1.0, 0.0], dtype=torch.float64))
         layer.u.copy_(torch.tensor([-5.0, 0.0], dtype=torch.float64))  # w.u = -5 would fold the plane
-    assert float(layer.w @ layer.u_hat) > -1.0
+    assert float((layer.w @ layer.u_hat).detach()) > -1.0
     x = torch.linspace(-3, 3, 201, dtype=torch.float64)[:, None] * torch.tensor([1.0, 0.0], dtype=torch.float64)
-    y = layer(x)[:, 0]
+    y = layer(x)[:, 0].detach()
     assert torch.all(torch.diff(y) > 0)  # monotone along w: no two points share an image
     torch.testing.assert_close(layer.inverse(layer(x)), x, rtol=0, atol=1e-10)
 
@@ -92,7 +92,7 @@ def test_flow_log_prob_matches_change_of_variables_through_autograd():
     for i in range(4):
         J = jacobian(lambda v: push(v[None])[0], z0[i])  # noqa: B023 - evaluated immediately
         expected = flow.base.log_prob(z0[i]) - torch.linalg.slogdet(J)[1]
-        assert abs(float(flow.log_prob(z[i]) - expected)) < 1e-9
+        assert abs(float((flow.log_prob(z[i]) - expected).detach())) < 1e-9
 
 
 def test_rsample_and_log_prob_agrees_with_log_prob_by_inversion():
