@@ -31,6 +31,9 @@ from ..families.gaussian_torch import _check_family, _Family
 from ..objectives.elbo import MonteCarloEstimate
 from .diagnostics import MIN_IMPORTANCE_DRAWS
 
+#: Log weights whose spread is below this (relative to their size) count as equal: q is the target.
+_EQUAL_WEIGHTS_RTOL = 1e-10
+
 __all__ = ["PSISResult", "psis_check", "psis_smooth", "psis_expectation", "importance_weighted_bound"]
 
 
@@ -71,6 +74,10 @@ def _check_log_weights(log_weights: Any, where: str, minimum: int = MIN_IMPORTAN
 
 
 def _psis(lw: np.ndarray) -> tuple[np.ndarray, float]:
+    if np.ptp(lw) <= _EQUAL_WEIGHTS_RTOL * max(1.0, float(np.max(np.abs(lw)))):
+        # Weights equal up to rounding (q is the target up to a constant) have no tail to fit; arviz-stats
+        # raises or divides by zero on them.
+        return np.full(lw.size, -np.log(lw.size)), -np.inf
     # arviz-stats' psislw follows the PSIS-LOO convention: its input is a log-likelihood and the log
     # weights are its negative. Hence the minus sign (as in importance_diagnostics).
     smoothed, khat = array_stats.psislw(-lw, r_eff=1.0)
@@ -93,7 +100,9 @@ def psis_smooth(log_weights: Any) -> tuple[np.ndarray, float]:
     Returns
     -------
     tuple
-        ``(smoothed_log_weights, khat)``: an array of shape (S,) whose exponentials sum to 1, and a float.
+        ``(smoothed_log_weights, khat)``: an array of shape (S,) whose exponentials sum to 1, and a float
+        (``-inf`` when all weights are equal up to rounding, a spread below :math:`10^{-10}` relative to
+        their size: q is the target and there is no tail).
 
     References
     ----------
