@@ -30,7 +30,15 @@ from typing import Any
 import numpy as np
 import torch
 
-from .._validation import ValidationError, as_array, check_finite, check_positive, check_scalar, check_shape
+from .._validation import (
+    ValidationError,
+    as_array,
+    check_finite,
+    check_positive,
+    check_scalar,
+    check_shape,
+    check_tensor,
+)
 from ..families.transforms import ExpTransform
 from .toy_targets import _TorchTarget
 
@@ -124,9 +132,7 @@ class EightSchools(_TorchTarget):
         sigma = torch.as_tensor(self.sigma, dtype=z.dtype, device=z.device)
         mu, log_tau, local = z[..., 0], z[..., 1], z[..., 2:]
         tau = _EXP._forward(log_tau)
-        s = self.tau_prior_scale
-        log_prior = (_normal_log_pdf(mu, 0.0, self.mu_prior_std) + math.log(2.0 / (math.pi * s))
-                     - torch.log1p((tau / s) ** 2) + _EXP._log_abs_det_jacobian(log_tau))
+        log_prior = self._log_hyper_prior(mu, log_tau)
         if self.parameterization == "centered":
             theta = local
             log_local = (-0.5 * ((theta - mu[..., None]) / tau[..., None]) ** 2 - log_tau[..., None]
@@ -135,6 +141,48 @@ class EightSchools(_TorchTarget):
             theta = mu[..., None] + tau[..., None] * local
             log_local = (-0.5 * local**2 - 0.5 * _LOG_2PI).sum(-1)
         return log_prior + log_local + _normal_log_pdf(theta, y, sigma).sum(-1)
+
+    def marginal_log_joint(self, hyper: torch.Tensor) -> torch.Tensor:
+        """Log joint of the data and :math:`(\\mu, \\log \\tau)` with every :math:`\\theta_j` integrated out.
+
+        .. math::
+
+            \\log p(y, \\mu, \\log \\tau) = \\textstyle\\sum_j
+            \\log \\mathcal{N}(y_j; \\mu, \\sigma_j^2 + \\tau^2)
+            + \\log p(\\mu) + \\log p(\\tau) + \\log \\tau.
+
+        It is the same for both parameterizations. On a 2-D grid it gives the exact posterior of
+        :math:`(\\mu, \\tau)` and the log evidence :math:`\\log p(y)`, against which the ELBO and
+        importance-weighted bounds of the 10-D fits are judged.
+
+        Parameters
+        ----------
+        hyper : torch.Tensor of shape (..., 2)
+            Points :math:`(\\mu, \\log \\tau)`.
+
+        Returns
+        -------
+        torch.Tensor of shape (...)
+            The log joint in nats.
+
+        References
+        ----------
+        gelman2013bayesian
+        """
+        where = "EightSchools.marginal_log_joint"
+        hyper = check_tensor("hyper", hyper, where=where, last_dim=2)
+        y = torch.as_tensor(self.y, dtype=hyper.dtype, device=hyper.device)
+        sigma = torch.as_tensor(self.sigma, dtype=hyper.dtype, device=hyper.device)
+        mu, log_tau = hyper[..., 0], hyper[..., 1]
+        sd = torch.sqrt(sigma**2 + _EXP._forward(2.0 * log_tau)[..., None])
+        return self._log_hyper_prior(mu, log_tau) + _normal_log_pdf(y, mu[..., None], sd).sum(-1)
+
+    def _log_hyper_prior(self, mu: torch.Tensor, log_tau: torch.Tensor) -> torch.Tensor:
+        """log p(mu) + log p(tau) + log tau (the Jacobian of tau = exp(log tau))."""
+        s = self.tau_prior_scale
+        tau = _EXP._forward(log_tau)
+        return (_normal_log_pdf(mu, 0.0, self.mu_prior_std) + math.log(2.0 / (math.pi * s))
+                - torch.log1p((tau / s) ** 2) + _EXP._log_abs_det_jacobian(log_tau))
 
     def to_constrained(self, z: torch.Tensor) -> torch.Tensor:
         """Map points of z to :math:`(\\mu, \\tau, \\theta_1, \\dots, \\theta_J)`, the same for both forms.
