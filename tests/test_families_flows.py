@@ -140,7 +140,8 @@ def test_global_rng_is_untouched_by_construction():
 
 def test_validation_errors_are_clear():
     base = MeanFieldGaussian(2)
-    with pytest.raises(ValidationError, match=r"^NormalizingFlow: `layers` must hold at least one layer \(flow depth >= 1\)"):
+    with pytest.raises(ValidationError, match=r"^NormalizingFlow: `layers` must hold at least one layer "
+                                              r"\(flow depth >= 1\)"):
         NormalizingFlow(base, [])
     with pytest.raises(ValidationError, match=r"^NormalizingFlow: `layers\[1\]` must map the base's dimension 2; "
                                               r"received a layer of dimension 3"):

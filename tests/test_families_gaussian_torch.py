@@ -121,7 +121,8 @@ def test_validation_errors_are_clear():
     with pytest.raises(ValidationError, match=r"^FullRankGaussian: `scale_tril` must be of shape \(2, 2\)"):
         FullRankGaussian(2, scale_tril=np.eye(3))
     q = FullRankGaussian(2)
-    with pytest.raises(ValidationError, match=r"^FullRankGaussian.log_prob: `z` must be a tensor of shape \(\.\.\., 2\)"):
+    with pytest.raises(ValidationError, match=r"^FullRankGaussian.log_prob: `z` must be a tensor of shape "
+                                              r"\(\.\.\., 2\)"):
         q.log_prob(torch.zeros(3, 3, dtype=torch.float64))
     with pytest.raises(ValidationError, match=r"^FullRankGaussian.log_prob: `z` must be a floating-point torch tensor"):
         q.log_prob(np.zeros((3, 2)))
