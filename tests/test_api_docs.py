@@ -57,13 +57,23 @@ def test_chapter_code_links_back_to_its_chapter(name, obj):
     chapters = re.findall(r"chapters/([a-z_]+)\.ipynb", doc + module_doc)
     assert chapters, f"vi_lib.{name}: docstring (or its module's) must name the chapter that explains it"
     for chapter in chapters:
-        assert (ROOT / "chapters" / f"{chapter}.ipynb").exists(), (
+        assert (ROOT / "chapters" / f"{chapter}.ipynb").exists() or chapter in PLANNED_CHAPTERS, (
             f"vi_lib.{name} links to missing {chapter}")
 
 
 # Chapters that code already links to but that are not written yet. The -W book build still fails on
 # these links (tools/sphinx_vi_lib.py warns "docstring names a missing chapter"), so this list only
 # keeps the unit tests green meanwhile; the entry goes when the chapter lands.
+PLANNED_CHAPTERS = {"beyond_mean_field": "issue 15: torch families, flows, transforms, fit_vi_torch, eight schools, "
+                                         "2-D targets, PSIS checks (branch bmf-lib)"}
+
+
+def test_planned_chapters_are_still_missing():
+    """Remove a chapter from PLANNED_CHAPTERS once it exists, so the check above is strict again for it."""
+    written = [c for c in PLANNED_CHAPTERS if (ROOT / "chapters" / f"{c}.ipynb").exists()]
+    assert not written, f"chapters now written; remove them from PLANNED_CHAPTERS: {written}"
+
+
 def test_api_pages_are_in_the_sidebar():
     toc = (ROOT / "_toc.yml").read_text(encoding="utf-8")
     for stem in API_PAGES:

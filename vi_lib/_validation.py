@@ -57,6 +57,7 @@ __all__ = [
     "check_same_shape",
     "check_scalar",
     "check_shape",
+    "check_tensor",
     "check_vector",
     "describe",
     "float64_guard",
@@ -529,3 +530,24 @@ def float64_guard(fn: _F | None = None, *, log_scale: Sequence[str] = LOG_SCALE_
         return out
 
     return guarded  # type: ignore[return-value]
+
+
+def check_tensor(name: str, value: Any, *, where: str | None = None, ndim: int | None = None,
+                 last_dim: int | None = None, finite: bool = False) -> Any:
+    """Return ``value`` after checking that it is a floating-point torch tensor.
+
+    With ``ndim`` the number of dimensions must match; with ``last_dim`` the last axis must have that
+    length (the coordinates of a batch of points); with ``finite`` every entry must be finite, which
+    synchronises with the device, so the torch code calls it at boundaries only.
+    """
+    import torch
+
+    if not isinstance(value, torch.Tensor) or not value.is_floating_point():
+        raise _fail(where, name, "a floating-point torch tensor", value)
+    if ndim is not None and value.ndim != ndim:
+        raise _fail(where, name, f"a {ndim}-D tensor", value)
+    if last_dim is not None and (value.ndim == 0 or value.shape[-1] != last_dim):
+        raise _fail(where, name, f"a tensor of shape (..., {last_dim})", value)
+    if finite and not bool(torch.isfinite(value).all()):
+        raise _fail(where, name, "finite (no NaN or infinity)", value)
+    return value

@@ -6,7 +6,8 @@
   Gaussian :math:`q_\\lambda(z) = \\prod_i \\mathcal{N}(z_i; \\mu_i, e^{2 \\omega_i})`, parametrised by
   ``(mean, log_std)``, the family of black-box VI (explained in chapters/bbvi_gradients.ipynb).
 
-Full-rank Gaussians and flows belong here too, behind the same small interface.
+The torch families with reparameterised sampling (mean-field and full-rank Gaussians) are in
+:mod:`vi_lib.families.gaussian_torch`, and normalizing flows in :mod:`vi_lib.families.flows`.
 """
 
 from __future__ import annotations

@@ -9,12 +9,15 @@ Explained in Chapter: Black-box VI: score-function and reparameterization gradie
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+import torch
 
 from .._validation import (
+    ValidationError,
     check_finite,
     check_int,
     check_positive,
@@ -23,6 +26,7 @@ from .._validation import (
     float64_guard,
 )
 from ..models.logistic import BayesianLogisticRegression, _check_model
+from ..models.toy_targets import _TorchTarget
 from .diagnostics import effective_sample_size, split_rhat
 from .laplace import laplace_approximation
 
@@ -33,9 +37,31 @@ __all__ = [
 ]
 
 
+def _numpy_target(model: Any, where: str) -> tuple[int, Callable, Callable]:
+    """``(dim, log_joint, grad_log_joint)`` on NumPy arrays (S, D), for either kind of model."""
+    if isinstance(model, BayesianLogisticRegression):
+        return model.dim, model.log_joint, model.grad_log_joint
+    if not isinstance(model, _TorchTarget):
+        raise ValidationError(
+            f"{where}: `model` must be a BayesianLogisticRegression or a torch target of vi_lib.models "
+            f"(EightSchools, NealFunnel, Banana, GaussianMixture2D); received {type(model).__name__}."
+        )
+
+    def log_joint(z: np.ndarray) -> np.ndarray:
+        with torch.no_grad():
+            return model.log_joint(torch.as_tensor(z, dtype=torch.float64)).numpy()
+
+    def grad_log_joint(z: np.ndarray) -> np.ndarray:
+        zt = torch.as_tensor(z, dtype=torch.float64).clone().requires_grad_(True)
+        (grad,) = torch.autograd.grad(model.log_joint(zt).sum(), zt)
+        return grad.numpy()
+
+    return model.dim, log_joint, grad_log_joint
+
+
 @float64_guard
 def hmc_sample(
-    model: BayesianLogisticRegression,
+    model: Any,
     init: Any,
     *,
     n_draws: int,
@@ -55,8 +81,9 @@ def hmc_sample(
 
     Parameters
     ----------
-    model : BayesianLogisticRegression
-        Target (its log joint is the unnormalised log posterior).
+    model : BayesianLogisticRegression or EightSchools or NealFunnel or Banana or GaussianMixture2D
+        Target (its log joint is the unnormalised log posterior). For the torch targets the log joint
+        and its gradient (by autograd) are evaluated in float64.
     init : array of shape (C, D)
         Initial states of the C chains.
     n_draws : int
@@ -86,19 +113,19 @@ def hmc_sample(
     (chapters/bbvi_gradients.ipynb).
     """
     where = "hmc_sample"
-    _check_model(model, where)
-    z0 = check_finite("init", check_shape("init", init, (None, model.dim), where=where), where=where)
+    dim, log_joint, grad_log_joint = _numpy_target(model, where)
+    z0 = check_finite("init", check_shape("init", init, (None, dim), where=where), where=where)
     n_draws = check_int("n_draws", n_draws, minimum=1, where=where)
     n_warmup = check_int("n_warmup", n_warmup, minimum=0, where=where)
     step_size = check_positive("step_size", step_size, where=where)
     n_leapfrog = check_int("n_leapfrog", n_leapfrog, minimum=1, where=where)
     rng = check_rng(rng, where)
     L = (
-        np.eye(model.dim)
+        np.eye(dim)
         if precond_chol is None
         else check_finite(
             "precond_chol",
-            check_shape("precond_chol", precond_chol, (model.dim, model.dim), where=where),
+            check_shape("precond_chol", precond_chol, (dim, dim), where=where),
             where=where,
         )
     )
@@ -107,11 +134,11 @@ def hmc_sample(
 
     def logp_grad(u_: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         z_ = center + u_ @ L.T
-        return model.log_joint(z_), model.grad_log_joint(z_) @ L
+        return log_joint(z_), grad_log_joint(z_) @ L
 
     lp, g = logp_grad(u)
     n_chains = u.shape[0]
-    draws = np.empty((n_chains, n_draws, model.dim))
+    draws = np.empty((n_chains, n_draws, dim))
     acc = []
     for it in range(n_warmup + n_draws):
         r = rng.standard_normal(u.shape)
