@@ -10,13 +10,16 @@ import torch
 from torch.autograd.functional import jacobian
 
 from vi_lib import (
+    FLOW_LAYERS,
     AffineCoupling,
     FullRankGaussian,
     MeanFieldGaussian,
+    MisreportedLogDet,
     NormalizingFlow,
     PlanarFlow,
     ValidationError,
     build_flow,
+    log_det_error,
 )
 
 
@@ -177,3 +180,37 @@ def test_validation_errors_are_clear():
         layer.log_abs_det_jacobian(torch.zeros(3, dtype=torch.float64)[None, :])
     with pytest.raises(ValidationError, match=r"^NormalizingFlow.log_prob: `z` must be a tensor of shape"):
         build_flow(2, 1).log_prob(torch.zeros(3, dtype=torch.float64))
+
+
+def test_log_det_error_is_rounding_for_correct_flows_and_catches_a_forgotten_log_det():
+    for layer in FLOW_LAYERS:
+        flow = build_flow(3, 3, layer=layer, seed=4)
+        with torch.no_grad():  # move off the initialisation (coupling layers start at the identity)
+            for p in flow.parameters():
+                p.add_(0.3 * torch.randn(p.shape, generator=torch.Generator().manual_seed(9), dtype=p.dtype))
+        assert log_det_error(flow, n_points=8) < 1e-10
+        broken = NormalizingFlow(flow.base, [MisreportedLogDet(lay, factor=0.0) for lay in flow.layers])
+        # the error is the largest true |log det| of a layer, which the perturbation made non-zero
+        x, _ = flow.base._rsample_and_log_prob(8, torch.Generator().manual_seed(0))
+        true_max = 0.0
+        for lay in flow.layers:
+            x, ld = lay._forward(x)
+            true_max = max(true_max, float(ld.detach().abs().max()))
+        assert log_det_error(broken, n_points=8) == pytest.approx(true_max, rel=1e-9)
+        # same draws as the correct flow, different log q
+        g1, g2 = torch.Generator().manual_seed(1), torch.Generator().manual_seed(1)
+        z1, lq1 = flow.rsample_and_log_prob(5, g1)
+        z2, lq2 = broken.rsample_and_log_prob(5, g2)
+        torch.testing.assert_close(z1, z2)
+        assert not torch.allclose(lq1, lq2)
+
+
+def test_misreported_log_det_validation():
+    with pytest.raises(ValidationError, match=r"^MisreportedLogDet: `layer` must be a flow layer"):
+        MisreportedLogDet(torch.nn.Linear(2, 2))
+    with pytest.raises(ValidationError, match=r"^MisreportedLogDet: `factor` must be"):
+        MisreportedLogDet(PlanarFlow(2), factor=float("nan"))
+    with pytest.raises(ValidationError, match=r"^log_det_error: `flow` must be a NormalizingFlow"):
+        log_det_error(PlanarFlow(2))
+    with pytest.raises(ValidationError, match=r"^log_det_error: `n_points` must be"):
+        log_det_error(build_flow(2, 1), n_points=0)

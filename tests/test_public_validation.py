@@ -1527,6 +1527,18 @@ SPECS: dict[str, Spec] = {
         typed=("dim", "depth", "layer", "hidden", "base_scale", "seed"),
         extra=(("dim", "one-for-coupling", 1), ("layer", "unknown", "radial"), ("seed", "negative", -1)),
     ),
+    "MisreportedLogDet": Spec(
+        _v(layer=_f(lambda: vi_lib.PlanarFlow(2)), factor=0.0),
+        finite=("factor",),
+        typed=("layer", "factor"),
+        extra=(("layer", "not-a-layer", torch.nn.Linear(2, 2)),),
+    ),
+    "log_det_error": Spec(
+        _v(flow=_f(lambda: vi_lib.build_flow(2, 1)), n_points=2, seed=0),
+        positive=("n_points",),
+        typed=("flow", "n_points", "seed"),
+        extra=(("flow", "a-layer", vi_lib.PlanarFlow(2)), ("seed", "negative", -1)),
+    ),
     "IntervalTransform": Spec(
         _v(lower=0.0, upper=1.0),
         finite=("lower", "upper"),

@@ -20,6 +20,9 @@ initialised from a seed through a private ``torch.Generator``, never torch's glo
 * :class:`AffineCoupling`: RealNVP's layer (Dinh et al., 2017), which keeps half the coordinates and
   scales and shifts the others by functions of the kept half; inverse and log-determinant are exact.
 * :func:`build_flow`: a flow of a given depth over a standard-normal mean-field base.
+* :func:`log_det_error`: the check of a flow's bookkeeping, its reported log-determinants against
+  autograd's Jacobians; :class:`MisreportedLogDet` is a layer with a deliberately wrong
+  log-determinant, for seeing that a flow with one still trains, and that this check catches it.
 
 Explained in Chapter: Beyond mean field: full-rank Gaussians and normalizing flows
 (chapters/beyond_mean_field.ipynb).
@@ -35,10 +38,11 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .._validation import ValidationError, check_int, check_positive, check_tensor, describe
+from .._validation import ValidationError, check_int, check_positive, check_scalar, check_tensor, describe
 from .gaussian_torch import MeanFieldGaussian, _check_dtype, _check_family, _Family
 
-__all__ = ["PlanarFlow", "AffineCoupling", "NormalizingFlow", "build_flow", "FLOW_LAYERS"]
+__all__ = ["PlanarFlow", "AffineCoupling", "NormalizingFlow", "build_flow", "FLOW_LAYERS", "MisreportedLogDet",
+           "log_det_error"]
 
 #: Layer names accepted by :func:`build_flow`.
 FLOW_LAYERS: tuple[str, ...] = ("planar", "coupling")
@@ -390,3 +394,104 @@ def build_flow(dim: int, depth: int, *, layer: str = "planar", hidden: int = 32,
     else:
         layers = [AffineCoupling(dim, parity=k % 2, hidden=hidden, seed=s, dtype=dtype) for k, s in enumerate(seeds)]
     return NormalizingFlow(MeanFieldGaussian(dim, scale=base_scale, dtype=dtype), layers)
+
+
+class MisreportedLogDet(_FlowLayer):
+    """The map of ``layer`` with ``factor`` times its log-determinant: a deliberately wrong layer.
+
+    .. math::
+
+        f(x) = f_{\\text{layer}}(x), \\qquad
+        \\text{reported } \\log \\lvert \\det J \\rvert = c \\cdot \\log \\lvert \\det J_{f_{\\text{layer}}}(x) \\rvert.
+
+    With :math:`c = 0` the log-determinant is forgotten, the most common bug in a hand-written flow; with
+    :math:`c = 1` the layer is correct. The draws of a flow built from it are the true flow's draws, but
+    its :math:`\\log q` is wrong, so the ELBO it reports is not an ELBO and can exceed
+    :math:`\\log p(x)`; the fit still runs without an error. :func:`log_det_error` catches it. The layer
+    exists to demonstrate that pitfall; do not use it otherwise.
+
+    Parameters
+    ----------
+    layer : PlanarFlow or AffineCoupling
+        The layer whose map is used (its parameters are trained as usual).
+    factor : float
+        The factor c applied to the true log-determinant (finite; default 0).
+
+    References
+    ----------
+    papamakarios2021normalizing
+
+    Explained in Chapter: Beyond mean field: full-rank Gaussians and normalizing flows
+    (chapters/beyond_mean_field.ipynb).
+    """
+
+    def __init__(self, layer: _FlowLayer, factor: float = 0.0) -> None:
+        super().__init__()
+        where = "MisreportedLogDet"
+        if not isinstance(layer, _FlowLayer) or isinstance(layer, MisreportedLogDet):
+            raise ValidationError(f"{where}: `layer` must be a flow layer (PlanarFlow or AffineCoupling); "
+                                  f"received {type(layer).__name__}.")
+        self.layer = layer
+        self._dim = layer.dim
+        self.factor = check_scalar("factor", factor, where)
+
+    def _forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        y, log_det = self.layer._forward(x)
+        return y, self.factor * log_det
+
+    def _inverse(self, y: torch.Tensor) -> torch.Tensor:
+        return self.layer._inverse(y)
+
+
+def log_det_error(flow: NormalizingFlow, *, n_points: int = 32, seed: int = 0) -> float:
+    """Largest error, in nats, of a flow's reported log-determinants against autograd's Jacobians.
+
+    Draws ``n_points`` points from the flow's base, pushes them through the layers, and at every layer
+    input :math:`x` compares the layer's reported :math:`\\log \\lvert \\det J_f(x) \\rvert` with
+    :math:`\\log \\lvert \\det \\rvert` of the Jacobian that ``torch.autograd.functional.jacobian``
+    computes from the map alone:
+
+    .. math::
+
+        \\max_{k, s} \\bigl\\lvert \\text{reported}_k(x_s) - \\log \\lvert \\det
+        \\partial f_k(x_s) / \\partial x_s \\rvert \\bigr\\rvert.
+
+    A correct flow gives rounding error (about :math:`10^{-13}` in float64); a layer that forgets its
+    log-determinant gives the size of the log-determinant it forgot. The check costs one d x d Jacobian
+    per point and layer, so it is for testing a flow, not for every step of a fit.
+
+    Parameters
+    ----------
+    flow : NormalizingFlow
+        The flow to check.
+    n_points : int
+        Number of base draws (at least 1).
+    seed : int
+        Seed of the ``torch.Generator`` of the draws (non-negative).
+
+    Returns
+    -------
+    float
+        The largest absolute error over layers and points, in nats.
+
+    Explained in Chapter: Beyond mean field: full-rank Gaussians and normalizing flows
+    (chapters/beyond_mean_field.ipynb).
+    """
+    where = "log_det_error"
+    if not isinstance(flow, NormalizingFlow):
+        raise ValidationError(f"{where}: `flow` must be a NormalizingFlow; received {type(flow).__name__}.")
+    n = check_int("n_points", n_points, minimum=1, where=where)
+    generator = _seeded(seed, where)
+    generator = torch.Generator(device=next(flow.parameters()).device).manual_seed(generator.initial_seed())
+    worst = 0.0
+    with torch.no_grad():
+        x, _ = flow.base._rsample_and_log_prob(n, generator)
+    for layer in flow.layers:
+        with torch.no_grad():
+            y, reported = layer._forward(x)
+        for s in range(n):
+            jac = torch.autograd.functional.jacobian(lambda v, f=layer: f._forward(v[None])[0][0], x[s])
+            exact = torch.linalg.slogdet(jac.detach())[1]
+            worst = max(worst, float((reported[s] - exact).abs()))
+        x = y
+    return worst
