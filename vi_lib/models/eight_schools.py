@@ -147,9 +147,9 @@ class EightSchools(_TorchTarget):
 
         .. math::
 
-            \\log p(y, \\mu, \\log \\tau) = \\textstyle\\sum_j
-            \\log \\mathcal{N}(y_j; \\mu, \\sigma_j^2 + \\tau^2)
-            + \\log p(\\mu) + \\log p(\\tau) + \\log \\tau.
+            \\log p(y, \\mu, \\log \\tau) &= \\textstyle\\sum_j
+            \\log \\mathcal{N}(y_j; \\mu, \\sigma_j^2 + \\tau^2) \\\\
+            &\\quad + \\log p(\\mu) + \\log p(\\tau) + \\log \\tau.
 
         It is the same for both parameterizations. On a 2-D grid it gives the exact posterior of
         :math:`(\\mu, \\tau)` and the log evidence :math:`\\log p(y)`, against which the ELBO and
