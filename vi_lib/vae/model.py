@@ -13,6 +13,8 @@ from torch import nn
 
 from .._validation import ValidationError, check_int, check_positive, describe, float64_guard
 
+_LOG2PI = math.log(2 * math.pi)
+
 __all__ = ["VAE", "gaussian_kl_standard", "binomial_log_prob", "elbo_terms", "elbo"]
 
 
@@ -330,3 +332,62 @@ def elbo(model: VAE, x: torch.Tensor, *, beta: float = 1.0, generator: torch.Gen
     _check_generator(generator, "elbo")
     rec, kl = _elbo_terms(model, x, generator=generator)
     return rec - beta * kl.sum(-1)
+
+
+def _log_weights(model: VAE, x: torch.Tensor, mu: torch.Tensor, logvar: torch.Tensor,
+                 eps: torch.Tensor) -> torch.Tensor:
+    """log p(x | z) + log p(z) - log q(z | x) at z = mu + sigma * eps; eps of shape (K, batch, latent)."""
+    z = mu + torch.exp(0.5 * logvar) * eps
+    log_q = (-0.5 * (eps.pow(2) + logvar + _LOG2PI)).sum(-1)
+    log_prior = (-0.5 * (z.pow(2) + _LOG2PI)).sum(-1)
+    log_lik = _binomial_log_prob(x.expand(eps.shape[0], *x.shape), model.decode(z), model.total_count)
+    return log_lik + log_prior - log_q
+
+
+def _iwae_objective(model: VAE, x: torch.Tensor, k: int, generator: torch.Generator | None = None) -> torch.Tensor:
+    # Unchecked core of iwae_objective, for the training loop.
+    mu, logvar = model.encode(x)
+    eps = torch.randn((k, *mu.shape), generator=generator, device=mu.device, dtype=mu.dtype)
+    return torch.logsumexp(_log_weights(model, x, mu, logvar, eps), 0) - math.log(k)
+
+
+@float64_guard
+def iwae_objective(model: VAE, x: torch.Tensor, k: int, *, generator: torch.Generator | None = None) -> torch.Tensor:
+    r"""The importance-weighted bound :math:`\mathcal{L}_K` per datapoint, differentiable (a training objective).
+
+    .. math::
+
+        \mathcal{L}_K(x) = \log \frac1K \sum_{k=1}^K
+        \frac{p_\theta(x \mid z_k)\, p(z_k)}{q_\phi(z_k \mid x)},
+        \qquad z_k = \mu_\phi(x) + \sigma_\phi(x) \odot \epsilon_k .
+
+    With :math:`K = 1` it is the single-sample ELBO with a *sampled* KL term (same expectation as
+    :func:`elbo`, more variance). Training on it with :math:`K > 1` is the importance-weighted
+    autoencoder of Burda et al.; :func:`iwae_bound` evaluates the same bound without gradients.
+
+    Parameters
+    ----------
+    model : VAE
+        The model.
+    x : torch.Tensor, shape (batch, data_dim)
+        Counts.
+    k : int
+        Importance samples per datapoint (at least 1).
+    generator : torch.Generator, optional
+        Source of the reparameterization noise.
+
+    Returns
+    -------
+    torch.Tensor, shape (batch,)
+        One draw of :math:`\mathcal{L}_K` per datapoint, in nats, with gradients to both networks.
+
+    References
+    ----------
+    burda2016importance, rainforth2018tighter
+
+    Explained in Chapter: A variational autoencoder (chapters/vae.ipynb).
+    """
+    _check_data(model, x, "iwae_objective")
+    k = check_int("k", k, minimum=1, where="iwae_objective")
+    _check_generator(generator, "iwae_objective")
+    return _iwae_objective(model, x, k, generator)

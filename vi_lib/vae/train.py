@@ -13,7 +13,7 @@ import torch
 
 from .._validation import ValidationError, check_int, check_positive, float64_guard
 from .checkpoint import load_checkpoint, save_checkpoint
-from .model import VAE, _check_counts, _check_data, _elbo_terms
+from .model import VAE, _check_counts, _check_data, _elbo_terms, _iwae_objective
 
 __all__ = ["TrainHistory", "train_vae", "evaluate_elbo", "kl_weight", "resolve_device"]
 
@@ -151,7 +151,7 @@ def _cuda_graph_step(model: VAE, opt: torch.optim.Optimizer, batch_size: int, da
 def train_vae(model: VAE, x_train: torch.Tensor, x_val: torch.Tensor | None = None, *, epochs: int,
               batch_size: int = 128, lr: float = 1e-3, seed: int = 0, warmup_epochs: int = 0,
               checkpoint_dir: str | os.PathLike | None = None, resume: bool = False, progress: bool = False,
-              cuda_graph: bool = True) -> TrainHistory:
+              cuda_graph: bool = True, iwae_k: int = 1) -> TrainHistory:
     r"""Maximise the (optionally KL-annealed) ELBO with Adam, one epoch at a time.
 
     The data stay one tensor on the model's device; each epoch draws a permutation and takes
@@ -164,6 +164,12 @@ def train_vae(model: VAE, x_train: torch.Tensor, x_val: torch.Tensor | None = No
     uninterrupted run, because each epoch's randomness is derived from ``(seed, epoch)``. Resuming
     with another ``seed``, ``batch_size``, ``lr``, ``warmup_epochs`` or training-set size is an
     error (it would silently change the run).
+
+    With ``iwae_k = K > 1`` the objective is the importance-weighted bound
+    :math:`\mathcal{L}_K` (:func:`iwae_objective`, Burda et al.) instead of the ELBO, with the same
+    optimiser and batches; the recorded training value is then the batch mean of
+    :math:`\mathcal{L}_K`, and KL warm-up is not available (it has no meaning for
+    :math:`\mathcal{L}_K`). These steps run eagerly, without a CUDA graph.
 
     Explained in Chapter: A variational autoencoder (chapters/vae.ipynb).
 
@@ -193,16 +199,19 @@ def train_vae(model: VAE, x_train: torch.Tensor, x_val: torch.Tensor | None = No
         Show a tqdm progress bar over epochs.
     cuda_graph : bool
         Use the CUDA-graph step on CUDA devices.
+    iwae_k : int
+        Importance samples per image of the training objective (1: the ELBO; default).
 
     Returns
     -------
     TrainHistory
         Per-epoch mean training ELBO (``beta = 1``, single sample, running mean over the epoch's
-        batches), validation ELBO (nats per image) and the KL weight used.
+        batches; :math:`\mathcal{L}_K` when ``iwae_k > 1``), validation ELBO (nats per image) and the
+        KL weight used.
 
     References
     ----------
-    kingma2014autoencoding, bowman2016generating
+    kingma2014autoencoding, bowman2016generating, burda2016importance
     """
     where = "train_vae"
     if not isinstance(model, VAE):
@@ -212,6 +221,10 @@ def train_vae(model: VAE, x_train: torch.Tensor, x_val: torch.Tensor | None = No
     lr = check_positive("lr", lr, where=where)
     seed = check_int("seed", seed, minimum=0, where=where)
     warmup_epochs = check_int("warmup_epochs", warmup_epochs, minimum=0, where=where)
+    iwae_k = check_int("iwae_k", iwae_k, minimum=1, where=where)
+    if iwae_k > 1 and warmup_epochs > 0:
+        raise ValidationError(f"{where}: `warmup_epochs` must be 0 when `iwae_k` > 1 (KL warm-up applies to the "
+                              f"ELBO only); received warmup_epochs={warmup_epochs} with iwae_k={iwae_k}.")
     for name, arr in (("x_train", x_train), ("x_val", x_val)):
         if arr is None and name == "x_val":
             continue
@@ -226,13 +239,15 @@ def train_vae(model: VAE, x_train: torch.Tensor, x_val: torch.Tensor | None = No
     device = next(model.parameters()).device
     x_train = x_train.to(device=device, dtype=torch.float32)
     x_val = None if x_val is None else x_val.to(device=device, dtype=torch.float32)
-    use_graph = cuda_graph and device.type == "cuda"
+    use_graph = cuda_graph and device.type == "cuda" and iwae_k == 1
     opt = torch.optim.Adam(model.parameters(), lr=lr, capturable=use_graph,
                            fused=True)
     history = TrainHistory()
     start = 0
     n = x_train.shape[0]
     train_config = {"seed": seed, "batch_size": batch_size, "lr": lr, "warmup_epochs": warmup_epochs, "n_train": n}
+    if iwae_k > 1:  # (absent for the ELBO, so that earlier checkpoints still resume)
+        train_config["iwae_k"] = iwae_k
     ckpt = None if checkpoint_dir is None else Path(checkpoint_dir) / "last.pt"
     if resume and ckpt is not None and ckpt.exists():
         state = load_checkpoint(ckpt, map_location=device)
@@ -271,6 +286,12 @@ def train_vae(model: VAE, x_train: torch.Tensor, x_val: torch.Tensor | None = No
                 total += static_elbo.double()
                 continue
             opt.zero_grad(set_to_none=True)
+            if iwae_k > 1:
+                bound = _iwae_objective(model, xb, iwae_k, generator=gen).mean()
+                (-bound).backward()
+                opt.step()
+                total += bound.detach().double()
+                continue
             rec, kl = _elbo_terms(model, xb, generator=gen)
             loss = -(rec - beta * kl.sum(-1)).mean()
             loss.backward()
