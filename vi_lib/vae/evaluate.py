@@ -11,11 +11,9 @@ import numpy as np
 import torch
 
 from .._validation import ValidationError, check_int, check_positive
-from .model import VAE, _binomial_log_prob, _check_data, _gaussian_kl_standard
+from .model import VAE, _check_data, _gaussian_kl_standard, _log_weights
 
 __all__ = ["iwae_bound", "kl_per_dimension", "active_units"]
-
-_LOG2PI = math.log(2 * math.pi)
 
 
 def _check(model: VAE, x: torch.Tensor, where: str) -> None:
@@ -69,16 +67,11 @@ def iwae_bound(model: VAE, x: torch.Tensor, k: int, *, seed: int = 0, chunk: int
     gen = torch.Generator(device=x.device).manual_seed(check_int("seed", seed, minimum=0, where=where))
     x = x.float()
     mu, logvar = model.encode(x)
-    std = torch.exp(0.5 * logvar)
     logw_parts = []
     for start in range(0, k, chunk):
         m = min(chunk, k - start)
         eps = torch.randn((m, *mu.shape), generator=gen, device=x.device)
-        z = mu + std * eps
-        log_q = (-0.5 * (eps.pow(2) + logvar + _LOG2PI)).sum(-1)
-        log_prior = (-0.5 * (z.pow(2) + _LOG2PI)).sum(-1)
-        log_lik = _binomial_log_prob(x.expand(m, *x.shape), model.decode(z), model.total_count)
-        logw_parts.append((log_lik + log_prior - log_q).double())
+        logw_parts.append(_log_weights(model, x, mu, logvar, eps).double())
     logw = torch.cat(logw_parts, 0)
     return (torch.logsumexp(logw, 0) - math.log(k)).cpu().numpy()
 
